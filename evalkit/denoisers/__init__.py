@@ -1,0 +1,37 @@
+"""Denoisers: a small protocol, a registry, built-ins and adapters.
+
+Built-in names: ``noisy`` (identity baseline), ``gaussian``, ``bilateral``,
+``nlm``, ``tv``, ``wavelet``, ``opencv_nlm``, ``bm3d`` (optional, slow),
+``command`` (any program) and ``folder`` (precomputed outputs). A third-party
+package adds its own through the ``evalkit.denoisers`` entry-point group, whose
+value is a :class:`DenoiserSpec`.
+"""
+
+from ._base import DENOISERS, Denoiser, DenoiserSpec, FunctionDenoiser, make_denoiser
+from ._command import CommandDenoiser
+from ._folder import FolderDenoiser
+
+_CLASSIC = "evalkit.denoisers._classic"
+for _spec in (
+    DenoiserSpec("noisy", f"{_CLASSIC}:identity", "the noisy input unchanged (baseline)"),
+    DenoiserSpec("gaussian", f"{_CLASSIC}:denoise_gaussian", "Gaussian blur"),
+    DenoiserSpec("bilateral", f"{_CLASSIC}:denoise_bilateral", "bilateral filter (scikit-image)"),
+    DenoiserSpec("nlm", f"{_CLASSIC}:denoise_nl_means", "non-local means (scikit-image)"),
+    DenoiserSpec("tv", f"{_CLASSIC}:denoise_tv", "total variation, Chambolle (scikit-image)"),
+    DenoiserSpec("wavelet", f"{_CLASSIC}:denoise_wavelet", "wavelet BayesShrink (scikit-image)"),
+    DenoiserSpec("opencv_nlm", f"{_CLASSIC}:denoise_opencv_nlm", "fast non-local means (OpenCV)"),
+    DenoiserSpec("bm3d", f"{_CLASSIC}:denoise_bm3d", "BM3D (optional package)", slow=True),
+    DenoiserSpec("command", "evalkit.denoisers._command:CommandDenoiser", "an external program"),
+    DenoiserSpec("folder", "evalkit.denoisers._folder:FolderDenoiser", "precomputed outputs"),
+):
+    DENOISERS.register(_spec)
+
+__all__ = [
+    "DENOISERS",
+    "CommandDenoiser",
+    "Denoiser",
+    "DenoiserSpec",
+    "FolderDenoiser",
+    "FunctionDenoiser",
+    "make_denoiser",
+]

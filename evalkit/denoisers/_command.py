@@ -1,0 +1,121 @@
+"""Run any program as a denoiser: write the noisy image, run it, read its output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import DenoiserError, ImageError
+from ..io import check_same_size, load_image, save_image
+
+if TYPE_CHECKING:
+    from ..datasets import Pair
+
+
+@dataclass(frozen=True)
+class CommandDenoiser:
+    """An external program, called once per image with an argv template.
+
+    Parameters
+    ----------
+    argv : sequence of str
+        Program and arguments. ``{input}`` and ``{output}`` inside an argument are
+        replaced by the paths of the input file evalkit writes and of the output
+        file the program must write. No shell is involved: arguments are passed
+        as they are, so spaces and quotes in paths are safe.
+    timeout : float, optional
+        Seconds before the program (and every process it started) is killed.
+    suffix : str, optional
+        Image format of both files (``".png"``, ``".tif"``).
+    bit_depth : {8, 16}, optional
+        Bits per channel of the input file.
+    name : str, optional
+        Name in results.
+
+    Notes
+    -----
+    The program runs in a fresh temporary folder, its working directory, which is
+    removed afterwards. A non-zero exit status, a timeout, a missing or unreadable
+    output, or an output of another size raises :class:`DenoiserError`.
+    """
+
+    argv: Sequence[str]
+    timeout: float = 600.0
+    suffix: str = ".png"
+    bit_depth: int = 16
+    name: str = "command"
+    params: Mapping[str, Any] = field(init=False)
+
+    def __post_init__(self):
+        if isinstance(self.argv, str) or not self.argv:
+            raise DenoiserError("command denoiser: argv must be a non-empty list of arguments")
+        if not any("{output}" in arg for arg in self.argv):
+            raise DenoiserError("command denoiser: argv must contain {output}")
+        object.__setattr__(self, "argv", tuple(self.argv))
+        object.__setattr__(
+            self,
+            "params",
+            {"argv": list(self.argv), "timeout": self.timeout, "suffix": self.suffix},
+        )
+
+    def denoise(self, noisy: np.ndarray, *, pair: Pair | None = None) -> np.ndarray:
+        with tempfile.TemporaryDirectory(prefix="evalkit-cmd-") as tmp:
+            input_path = save_image(
+                Path(tmp) / f"input{self.suffix}", noisy, bit_depth=self.bit_depth
+            )
+            output_path = Path(tmp) / f"output{self.suffix}"
+            argv = [
+                arg.replace("{input}", str(input_path)).replace("{output}", str(output_path))
+                for arg in self.argv
+            ]
+            _run_bounded(argv, cwd=tmp, timeout=self.timeout, program=self.argv[0])
+            if not output_path.is_file():
+                raise DenoiserError(
+                    f"command {self.argv[0]!r} exited normally but wrote no output file"
+                )
+            try:
+                output = load_image(output_path)
+                check_same_size(noisy, output, names=("input", f"output of {self.argv[0]!r}"))
+            except ImageError as exc:
+                raise DenoiserError(
+                    str(exc).replace(str(output_path), f"output of {self.argv[0]!r}")
+                ) from None
+            return output
+
+
+def _run_bounded(argv: list[str], *, cwd: str, timeout: float, program: str) -> None:
+    try:
+        # A new session makes the program the leader of its own process group,
+        # so a timeout kills its children too, not just the program.
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise DenoiserError(f"command {program!r} could not be started: {exc.strerror}") from None
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise DenoiserError(
+            f"command {program!r} timed out after {timeout:g} s and was killed"
+        ) from None
+    if process.returncode != 0:
+        lines = stderr.decode(errors="replace").strip().splitlines()
+        detail = f": {lines[-1]}" if lines else ""
+        raise DenoiserError(
+            f"command {program!r} failed with exit status {process.returncode}{detail}"
+        )

@@ -1,0 +1,9 @@
+"""Reading and writing images: the only place evalkit touches image files.
+
+Everything inside evalkit works on ``float32`` arrays of shape ``(H, W, 3)`` with
+values in ``[0, 1]``; :func:`load_image` converts once, here, at the edge.
+"""
+
+from ._image import MAX_PIXELS, check_same_size, load_image, save_image
+
+__all__ = ["MAX_PIXELS", "check_same_size", "load_image", "save_image"]

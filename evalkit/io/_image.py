@@ -1,0 +1,200 @@
+"""Image files in, canonical arrays out (and back)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import ImageError
+
+#: Largest image, in pixels, that :func:`load_image` decodes (200 MP, ten times a
+#: 20 MP photo). Larger files are refused before decoding, as Pillow's
+#: decompression-bomb guard does, because decoding them could exhaust memory.
+MAX_PIXELS = 200_000_000
+
+_EXIF_ORIENTATION = 0x0112
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TIFF_BITS_PER_SAMPLE = 258
+
+
+def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read an image file into a float32 array of shape (H, W, 3) in [0, 1].
+
+    Parameters
+    ----------
+    path : str or path-like
+        A PNG, TIFF or JPEG file (other formats Pillow reads also work), 8 or 16
+        bits per channel, grey or RGB, with or without alpha.
+    max_pixels : int, optional
+        Files with more pixels than this are refused without being decoded.
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3), dtype float32
+        Values in [0, 1]: 8-bit codes divided by 255, 16-bit codes by 65535, float
+        TIFF samples clipped to [0, 1]. Grey images are repeated into three
+        channels. The EXIF orientation tag is applied, so the array is upright as a
+        viewer shows it. Alpha is dropped with a :class:`UserWarning`.
+
+    Raises
+    ------
+    ImageError
+        With a one-line message naming the file: missing, not an image, truncated
+        or corrupt, or larger than ``max_pixels``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if not path.is_file():
+        raise ImageError(f"{path}: not a file")
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, more than the "
+                    f"limit of {max_pixels / 1e6:.0f} MP (decompression-bomb guard; "
+                    "raise max_pixels to read it)"
+                )
+            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+            array = _decode_opencv(path) if _needs_opencv(path, im) else _decode_pillow(path, im)
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path}: refused as a decompression bomb ({exc})") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file evalkit can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path}: truncated or corrupt image ({exc})") from None
+    return _to_canonical(_apply_orientation(array, orientation), path)
+
+
+def save_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 8) -> Path:
+    """Write a float image in [0, 1] as an 8- or 16-bit PNG/TIFF/JPEG.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination; the suffix picks the format.
+    image : ndarray of shape (H, W, 3) or (H, W)
+        Float values in [0, 1]; values outside are clipped.
+    bit_depth : {8, 16}
+        Bits per channel. 16 is available for PNG and TIFF only.
+
+    Returns
+    -------
+    Path
+        The written path.
+    """
+    path = Path(path)
+    if bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    peak = 255 if bit_depth == 8 else 65535
+    codes = np.rint(np.clip(image, 0.0, 1.0) * peak).astype(
+        np.uint8 if bit_depth == 8 else np.uint16
+    )
+    if bit_depth == 8:
+        Image.fromarray(codes).save(path)
+        return path
+    if path.suffix.lower() not in (".png", ".tif", ".tiff"):
+        raise ValueError(f"16-bit output needs a .png or .tif path, got {path.name}")
+    import cv2
+
+    if codes.ndim == 3:
+        codes = codes[..., ::-1]  # OpenCV writes BGR
+    if not cv2.imwrite(str(path), codes):
+        raise ImageError(f"{path}: could not be written")
+    return path
+
+
+def check_same_size(
+    reference: np.ndarray, candidate: np.ndarray, *, names=("reference", "candidate")
+) -> None:
+    """Raise :class:`ImageError` unless two images have the same height and width.
+
+    ``names`` are the labels (usually file names) quoted in the message.
+    """
+    if reference.shape[:2] != candidate.shape[:2]:
+        (rh, rw), (ch, cw) = reference.shape[:2], candidate.shape[:2]
+        raise ImageError(
+            f"{names[1]}: size {cw}x{ch} does not match {names[0]} ({rw}x{rh}); "
+            "a denoiser output must have the size of its input"
+        )
+
+
+def _needs_opencv(path: Path, im: Image.Image) -> bool:
+    # Pillow reduces 16-bit-per-channel colour PNG and TIFF to 8 bits, so those go to
+    # OpenCV, which keeps every bit. Everything else Pillow decodes, because it reports
+    # truncation as an error where OpenCV silently fills the missing rows.
+    if im.format == "PNG":
+        with open(path, "rb") as fh:
+            header = fh.read(25)
+        return header[:8] == _PNG_SIGNATURE and header[24] == 16
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(_TIFF_BITS_PER_SAMPLE, (8,))
+        return max(bits if isinstance(bits, tuple) else (bits,)) > 8
+    return False
+
+
+def _decode_pillow(path: Path, im: Image.Image) -> np.ndarray:
+    im.load()
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif im.mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+    elif im.mode == "PA":
+        im = im.convert("RGBA")
+    array = np.asarray(im)
+    if im.mode in ("I", "I;16", "I;16B", "I;16L") and array.dtype != np.uint16:
+        array = array.astype(np.uint16)  # 16-bit grey that Pillow holds as int32
+    return array
+
+
+def _decode_opencv(path: Path) -> np.ndarray:
+    import cv2
+
+    data = np.fromfile(path, dtype=np.uint8)
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise OSError("the decoder could not read it")
+    if array.ndim == 3:
+        array = array[..., [2, 1, 0, 3][: array.shape[2]]] if array.shape[2] >= 3 else array
+    return array
+
+
+def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Rotate/flip as EXIF orientation 1-8 asks, so the result is upright."""
+    transforms = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, k=-1),
+        7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+        8: lambda a: np.rot90(a, k=1),
+    }
+    transform = transforms.get(orientation)
+    return array if transform is None else transform(array)
+
+
+def _to_canonical(array: np.ndarray, path: Path) -> np.ndarray:
+    if array.ndim == 3 and array.shape[2] in (2, 4):
+        warnings.warn(f"{path}: alpha channel dropped", UserWarning, stacklevel=3)
+        array = array[..., : array.shape[2] - 1]
+    if array.dtype == np.uint8:
+        image = array.astype(np.float32) / np.float32(255)
+    elif array.dtype == np.uint16:
+        image = array.astype(np.float32) / np.float32(65535)
+    elif array.dtype == np.bool_:
+        image = array.astype(np.float32)
+    elif np.issubdtype(array.dtype, np.floating):
+        image = np.clip(array, 0.0, 1.0).astype(np.float32)
+    else:
+        raise ImageError(f"{path}: unsupported sample type {array.dtype}")
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return np.ascontiguousarray(image)

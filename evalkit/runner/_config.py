@@ -1,0 +1,117 @@
+"""Run configurations: which denoisers, on which dataset, scored by which metrics."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..scoring import DEFAULT_METRICS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class DenoiserEntry:
+    """One denoiser of a run: registry ``name``, result ``label``, and ``params``."""
+
+    name: str
+    label: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What :func:`evalkit.run` does.
+
+    The TOML form, with paths relative to the config file::
+
+        dataset = "manifest.toml"
+        metrics = ["psnr", "ssim"]
+
+        [[denoiser]]
+        name = "nlm"            # registry name
+        label = "nlm-strong"    # optional; defaults to name; unique per run
+        params = { h = 1.2 }    # optional
+
+        [[denoiser]]
+        name = "command"
+        params = { argv = ["my-denoiser", "{input}", "{output}"], timeout = 120 }
+
+    Attributes
+    ----------
+    dataset : Path
+        Manifest of the pairs.
+    denoisers : tuple of DenoiserEntry
+        In the order they appear in results.
+    metrics : tuple of str
+        Metric registry names.
+    source : Path or None
+        The config file, recorded for provenance.
+    """
+
+    dataset: Path
+    denoisers: tuple[DenoiserEntry, ...]
+    metrics: tuple[str, ...] = DEFAULT_METRICS
+    source: Path | None = None
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> RunConfig:
+        """Read a run configuration file; :class:`ConfigError` names what is wrong."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        return cls.from_dict(document, base=path.parent, source=path)
+
+    @classmethod
+    def from_dict(
+        cls, document: dict[str, Any], *, base: Path = Path("."), source: Path | None = None
+    ) -> RunConfig:
+        """Build a config from the TOML structure; relative paths are taken from ``base``."""
+        where = source or "config"
+        unknown = set(document) - {"dataset", "metrics", "denoiser"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        if "dataset" not in document:
+            raise ConfigError(f"{where}: missing 'dataset' (path of a manifest)")
+        entries = document.get("denoiser", [])
+        if not isinstance(entries, list) or not entries:
+            raise ConfigError(f"{where}: needs at least one [[denoiser]] table")
+        denoisers = []
+        for index, entry in enumerate(entries, start=1):
+            if not isinstance(entry, dict) or "name" not in entry:
+                raise ConfigError(f"{where}: denoiser {index} has no 'name'")
+            extra = set(entry) - {"name", "label", "params"}
+            if extra:
+                raise ConfigError(f"{where}: denoiser {index}: unknown keys {sorted(extra)}")
+            params = dict(entry.get("params", {}))
+            if entry["name"] == "folder" and "path" in params:
+                params["path"] = str((base / params["path"]).resolve())
+            denoisers.append(
+                DenoiserEntry(entry["name"], str(entry.get("label", entry["name"])), params)
+            )
+        labels = [d.label for d in denoisers]
+        duplicates = sorted({label for label in labels if labels.count(label) > 1})
+        if duplicates:
+            raise ConfigError(
+                f"{where}: denoiser labels must be unique; repeated: {duplicates} (add label = ...)"
+            )
+        metrics = document.get("metrics", list(DEFAULT_METRICS))
+        if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+            raise ConfigError(f"{where}: 'metrics' must be a list of names")
+        return cls(
+            dataset=(base / document["dataset"]).resolve(),
+            denoisers=tuple(denoisers),
+            metrics=tuple(metrics),
+            source=source,
+        )

@@ -1,0 +1,130 @@
+"""Score one candidate image against its reference: metrics, findings, text, alignment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._registry import load_target
+from .errors import UnavailableError
+from .findings import Finding
+from .io import check_same_size, load_image
+from .metrics import METRICS
+
+DEFAULT_METRICS = ("psnr", "ssim")
+
+ImageLike = np.ndarray | str | os.PathLike
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Everything evalkit says about one candidate.
+
+    Attributes
+    ----------
+    metrics : dict of str to float or None
+        Metric name → value; ``None`` when the metric could not run here.
+    unavailable : dict of str to str
+        Metric name → the reason it has no value, and how to fix that.
+    findings : list of Finding
+        Detector and OCR findings, most severe first.
+    text : list of dict
+        One entry per text region (reference and candidate readings, CER...).
+    alignment : dict or None
+        How the reference was registered to the noisy shot, when it was.
+    """
+
+    metrics: dict[str, float | None]
+    unavailable: dict[str, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    text: list[dict[str, Any]] = field(default_factory=list)
+    alignment: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form with the keys ``metrics``, ``unavailable``, ``findings``,
+        ``text`` and ``alignment``; non-finite numbers become ``None``."""
+        return {
+            "metrics": {name: _json_number(value) for name, value in self.metrics.items()},
+            "unavailable": dict(self.unavailable),
+            "findings": [finding.to_dict() for finding in self.findings],
+            "text": list(self.text),
+            "alignment": self.alignment,
+        }
+
+
+def score(
+    reference: ImageLike,
+    candidate: ImageLike,
+    *,
+    noisy: ImageLike | None = None,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+) -> ScoreResult:
+    """Score ``candidate`` against ``reference``.
+
+    Parameters
+    ----------
+    reference : ndarray of shape (H, W, 3) or path
+        The long-exposure reference shot (float32 in [0, 1] if an array).
+    candidate : ndarray of shape (H, W, 3) or path
+        A denoiser's output.
+    noisy : ndarray or path, optional
+        The noisy shot the candidate was made from; detectors use it to tell what
+        the denoiser did from what the scene had.
+    metrics : sequence of str, optional
+        Registry names of the metrics to compute.
+
+    Returns
+    -------
+    ScoreResult
+
+    Raises
+    ------
+    ImageError
+        A file is missing or unreadable, or the sizes differ.
+    KeyError
+        An unknown metric name (with suggestions).
+    """
+    reference_image, reference_name = _as_image(reference, "reference")
+    candidate_image, candidate_name = _as_image(candidate, "candidate")
+    check_same_size(reference_image, candidate_image, names=(reference_name, candidate_name))
+    if noisy is not None:
+        noisy_image, noisy_name = _as_image(noisy, "noisy")
+        check_same_size(reference_image, noisy_image, names=(reference_name, noisy_name))
+    values, unavailable = compute_metrics(reference_image, candidate_image, metrics)
+    return ScoreResult(metrics=values, unavailable=unavailable)
+
+
+def compute_metrics(
+    reference: np.ndarray, candidate: np.ndarray, names: Sequence[str]
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Compute registered metrics on canonical images (data range 1).
+
+    Returns ``(values, unavailable)``: a metric that cannot run here (missing
+    weights or package) gets the value ``None`` and its reason in ``unavailable``.
+    """
+    specs = [METRICS.get(name) for name in names]  # unknown names fail before any work
+    values: dict[str, float | None] = {}
+    unavailable: dict[str, str] = {}
+    for spec in specs:
+        try:
+            values[spec.name] = float(
+                load_target(spec.target)(reference, candidate, data_range=1.0)
+            )
+        except UnavailableError as exc:
+            values[spec.name] = None
+            unavailable[spec.name] = str(exc)
+    return values, unavailable
+
+
+def _as_image(image: ImageLike, role: str) -> tuple[np.ndarray, str]:
+    if isinstance(image, np.ndarray):
+        return image, role
+    return load_image(image), str(image)
+
+
+def _json_number(value: float | None) -> float | None:
+    return value if value is not None and np.isfinite(value) else None

@@ -1,0 +1,125 @@
+"""Loading images at the edge: formats, bit depths, orientation, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from evalkit.errors import ImageError
+from evalkit.io import check_same_size, load_image, save_image
+
+
+def _codes8(image):
+    return np.rint(image * 255).astype(np.uint8)
+
+
+def test_8bit_png_loads_as_float32_hwc_in_unit_range(tmp_path, smooth_image):
+    path = tmp_path / "a.png"
+    Image.fromarray(_codes8(smooth_image)).save(path)
+    image = load_image(path)
+    assert image.dtype == np.float32
+    assert image.shape == (48, 64, 3)
+    np.testing.assert_allclose(image, _codes8(smooth_image) / 255, atol=1e-7)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_16bit_colour_keeps_all_bits(tmp_path, smooth_image, suffix):
+    path = save_image(tmp_path / f"a{suffix}", smooth_image, bit_depth=16)
+    image = load_image(path)
+    np.testing.assert_allclose(image, np.rint(smooth_image * 65535) / 65535, atol=1e-7)
+    # 8 bits would leave errors up to 1/510; 16 bits must be far below that.
+    assert np.abs(image - smooth_image).max() < 1e-4
+
+
+def test_16bit_grey_png_is_repeated_into_three_channels(tmp_path, smooth_image):
+    grey = np.rint(smooth_image[..., 0] * 65535).astype(np.uint16)
+    path = tmp_path / "g.png"
+    Image.fromarray(grey).save(path)
+    image = load_image(path)
+    assert image.shape == (48, 64, 3)
+    np.testing.assert_allclose(image[..., 1], grey / 65535, atol=1e-7)
+    np.testing.assert_array_equal(image[..., 0], image[..., 2])
+
+
+def test_8bit_grey_jpeg_loads(tmp_path, smooth_image):
+    path = tmp_path / "g.jpg"
+    Image.fromarray(_codes8(smooth_image[..., 1])).save(path, quality=95)
+    image = load_image(path)
+    assert image.shape == (48, 64, 3)
+    assert np.abs(image[..., 0] - smooth_image[..., 1]).mean() < 0.02
+
+
+def test_alpha_is_dropped_with_a_warning(tmp_path, smooth_image):
+    rgba = np.dstack([_codes8(smooth_image), np.full((48, 64), 128, np.uint8)])
+    path = tmp_path / "rgba.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    with pytest.warns(UserWarning, match="alpha channel dropped"):
+        image = load_image(path)
+    np.testing.assert_allclose(image, _codes8(smooth_image) / 255, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("orientation", "expected"),
+    [
+        (1, lambda a: a),
+        (3, lambda a: a[::-1, ::-1]),
+        (6, lambda a: np.rot90(a, k=-1)),
+        (8, lambda a: np.rot90(a, k=1)),
+        (2, lambda a: a[:, ::-1]),
+    ],
+)
+def test_exif_orientation_is_applied(tmp_path, orientation, expected):
+    codes = np.zeros((20, 30, 3), np.uint8)
+    codes[:5, :10] = 255  # a white block in the top-left corner marks orientation
+    path = tmp_path / "o.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(codes).save(path, exif=exif, quality=100)
+    image = load_image(path)
+    np.testing.assert_allclose(image, expected(codes / 255.0), atol=0.1)
+
+
+def test_missing_file_names_the_file(tmp_path):
+    with pytest.raises(ImageError, match=r"nope\.png: no such file"):
+        load_image(tmp_path / "nope.png")
+
+
+def test_text_file_is_not_an_image(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("hello")
+    with pytest.raises(ImageError, match=r"notes\.png: not an image file"):
+        load_image(path)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_truncated_file_is_reported(tmp_path, rng, suffix):
+    codes = rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    path = tmp_path / f"t{suffix}"
+    Image.fromarray(codes).save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match=rf"t\{suffix}: truncated or corrupt"):
+        load_image(path)
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "big.png"
+    Image.new("L", (2000, 1000)).save(path)
+    with pytest.raises(ImageError, match=r"big\.png: 2000x1000 .* \(decompression-bomb"):
+        load_image(path, max_pixels=1_000_000)
+
+
+def test_size_mismatch_names_both_files():
+    with pytest.raises(ImageError, match=r"out\.png: size 30x20 does not match ref\.png \(40x20\)"):
+        check_same_size(np.zeros((20, 40, 3)), np.zeros((20, 30, 3)), names=("ref.png", "out.png"))
+
+
+def test_float_tiff_is_clipped_to_unit_range(tmp_path):
+    import cv2
+
+    data = np.linspace(-0.5, 1.5, 60, dtype=np.float32).reshape(6, 10)
+    path = tmp_path / "f.tif"
+    cv2.imwrite(str(path), data)
+    image = load_image(path)
+    assert image.min() == 0.0 and image.max() == 1.0

@@ -1,0 +1,120 @@
+"""The command line: readable output, JSON, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from evalkit.cli import app
+from evalkit.io import save_image
+
+runner = CliRunner()
+
+
+def _images(tmp_path, smooth_image):
+    ref = save_image(tmp_path / "ref.png", smooth_image)
+    out = save_image(tmp_path / "out.png", np.clip(smooth_image + 0.02, 0, 1))
+    return ref, out
+
+
+def test_score_prints_a_table(tmp_path, smooth_image):
+    ref, out = _images(tmp_path, smooth_image)
+    result = runner.invoke(app, ["score", str(ref), str(out)])
+    assert result.exit_code == 0, result.output
+    assert "psnr" in result.output and "dB" in result.output and "ssim" in result.output
+
+
+def test_score_json_has_the_agreed_keys(tmp_path, smooth_image):
+    ref, out = _images(tmp_path, smooth_image)
+    result = runner.invoke(app, ["score", str(ref), str(out), "--noisy", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert {"metrics", "findings", "text", "alignment"} <= set(document)
+    assert 30 < document["metrics"]["psnr"] < 40
+    assert isinstance(document["findings"], list) and isinstance(document["text"], list)
+
+
+def test_missing_file_is_one_line_and_exit_code_2(tmp_path, smooth_image):
+    ref, _ = _images(tmp_path, smooth_image)
+    result = runner.invoke(app, ["score", str(ref), str(tmp_path / "gone.png")])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == [f"error: {tmp_path / 'gone.png'}: no such file"]
+
+
+def test_size_mismatch_is_one_line_naming_the_candidate(tmp_path, smooth_image):
+    ref, _ = _images(tmp_path, smooth_image)
+    small = save_image(tmp_path / "small.png", smooth_image[:20])
+    result = runner.invoke(app, ["score", str(ref), str(small)])
+    assert result.exit_code == 2
+    assert "small.png: size 64x20 does not match" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_metric_is_a_user_error(tmp_path, smooth_image):
+    ref, out = _images(tmp_path, smooth_image)
+    result = runner.invoke(app, ["score", str(ref), str(out), "-m", "psnrr"])
+    assert result.exit_code == 2
+    assert "did you mean 'psnr'" in result.output
+
+
+def test_run_writes_results_and_report(tiny_dataset, tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'dataset = "{tiny_dataset}"\n[[denoiser]]\nname = "noisy"\n[[denoiser]]\nname = "tv"\n'
+    )
+    result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "results.csv").is_file()
+    assert "tv" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_run_with_a_failing_denoiser_finishes_and_exits_1(tiny_dataset, tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'dataset = "{tiny_dataset}"\n[[denoiser]]\nname = "noisy"\n'
+        '[[denoiser]]\nname = "command"\nparams = { argv = ["false", "{input}", "{output}"] }\n'
+    )
+    result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 1
+    assert "2 item(s) failed" in result.output
+    assert (tmp_path / "out" / "results.csv").is_file()
+
+
+def test_bad_config_is_one_line(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text("dataset = 3 [")
+    result = runner.invoke(app, ["run", str(config)])
+    assert result.exit_code == 2 and result.output.startswith("error: ")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_alpha_warning_is_one_line(tmp_path, smooth_image):
+    from PIL import Image
+
+    ref, _ = _images(tmp_path, smooth_image)
+    rgba = np.dstack([np.rint(smooth_image * 255), np.full((48, 64), 255)]).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "alpha.png")
+    result = runner.invoke(app, ["score", str(ref), str(tmp_path / "alpha.png"), "--json"])
+    assert result.exit_code == 0
+    assert "warning: " in result.output and "alpha channel dropped" in result.output
+
+
+def test_installed_console_script_runs(tmp_path, smooth_image):
+    ref, out = _images(tmp_path, smooth_image)
+    script = Path(sys.executable).parent / "evalkit"
+    completed = subprocess.run(
+        [str(script), "score", str(ref), str(out), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "120"},
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["metrics"]["ssim"] > 0.9
