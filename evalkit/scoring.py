@@ -36,6 +36,10 @@ class ScoreResult:
         One entry per text region (reference and candidate readings, CER...).
     alignment : dict or None
         How the reference was registered to the noisy shot, when it was.
+    maps : dict of str to ndarray
+        Per-pixel maps for reports, each float32 (H, W) with values in [0, 1]
+        where 1 is the worst: ``abs_diff`` (mean absolute RGB difference), and
+        the maps of metrics and detectors that have one. Not part of ``to_dict``.
     """
 
     metrics: dict[str, float | None]
@@ -43,6 +47,7 @@ class ScoreResult:
     findings: list[Finding] = field(default_factory=list)
     text: list[dict[str, Any]] = field(default_factory=list)
     alignment: dict[str, Any] | None = None
+    maps: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with the keys ``metrics``, ``unavailable``, ``findings``,
@@ -95,7 +100,8 @@ def score(
         noisy_image, noisy_name = _as_image(noisy, "noisy")
         check_same_size(reference_image, noisy_image, names=(reference_name, noisy_name))
     values, unavailable = compute_metrics(reference_image, candidate_image, metrics)
-    return ScoreResult(metrics=values, unavailable=unavailable)
+    maps = {"abs_diff": np.abs(reference_image - candidate_image).mean(axis=2)}
+    return ScoreResult(metrics=values, unavailable=unavailable, maps=maps)
 
 
 def compute_metrics(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -14,9 +15,11 @@ import pandas as pd
 from ..datasets import Pair, load_dataset
 from ..denoisers import make_denoiser
 from ..errors import ConfigError, DenoiserError, EvalkitError
+from ..io import save_image
 from ..metrics import METRICS
 from ..scoring import score
 from ._config import RunConfig
+from ._provenance import provenance
 
 #: Columns of :attr:`RunResult.table`, one row per pair x denoiser x metric.
 TABLE_COLUMNS = (
@@ -30,7 +33,10 @@ TABLE_COLUMNS = (
     "iso",
     "seconds",
     "megapixels",
+    "output",
 )
+#: Longest side, in pixels, of the per-pixel maps kept for reports.
+MAP_SIZE = 1600
 FINDING_COLUMNS = ("pair", "denoiser", "detector", "severity", "score", "bbox", "message")
 
 
@@ -47,13 +53,19 @@ class RunResult:
         to fix it). ``seconds`` is the wall time of the denoiser call.
     findings : DataFrame
         One row per finding, columns :data:`FINDING_COLUMNS`.
+    text : DataFrame
+        One row per text region per pair x denoiser (OCR readings).
     config : RunConfig
         What was run.
+    provenance : dict
+        Versions, configuration, denoiser parameters, machine and time.
     """
 
     table: pd.DataFrame
     findings: pd.DataFrame
+    text: pd.DataFrame
     config: RunConfig
+    provenance: dict
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -74,7 +86,11 @@ def run(
     ----------
     config : RunConfig or path of a TOML config
     out : path, optional
-        Folder for ``results.csv`` and ``findings.csv``; created if needed.
+        Results folder, created if needed: ``results.csv``, ``findings.csv``,
+        ``text.json``, ``run.json`` (provenance) and every output image as a
+        16-bit PNG in ``outputs/<denoiser>/<pair>.png``, and each per-pixel map
+        of the score (values in [0, 1], 1 worst) as an 8-bit PNG no longer than
+        :data:`MAP_SIZE` in ``maps/<denoiser>/<pair>/<map>.png``.
     progress : callable, optional
         Called with one line per finished item ("desk-iso800 nlm 0.41 s").
 
@@ -101,9 +117,11 @@ def run(
     denoisers = [
         (entry.label, make_denoiser(entry.name, **entry.params)) for entry in config.denoisers
     ]
+    out = Path(out) if out is not None else None
 
     rows: list[dict] = []
     findings: list[dict] = []
+    texts: list[dict] = []
     for pair in dataset:
         try:
             reference, noisy = pair.load()
@@ -120,6 +138,8 @@ def run(
                 candidate = _checked_output(denoiser.denoise(noisy, pair=pair), noisy, label)
                 seconds = time.perf_counter() - start
                 result = score(reference, candidate, noisy=noisy, metrics=config.metrics)
+                output = _save_output(candidate, out, label, pair.id)
+                _save_maps(result.maps, out, label, pair.id)
             except Exception as exc:  # one failing denoiser never sinks the run
                 message = (
                     str(exc) if isinstance(exc, EvalkitError) else f"{type(exc).__name__}: {exc}"
@@ -138,16 +158,21 @@ def run(
                         "error": reason,
                         "seconds": seconds,
                         "megapixels": megapixels,
+                        "output": output,
                     }
                 )
             for finding in result.findings:
                 findings.append({"pair": pair.id, "denoiser": label, **finding.to_dict()})
+            for entry in result.text:
+                texts.append({"pair": pair.id, "denoiser": label, **entry})
             _report(progress, f"{pair.id} {label}: {seconds:.2f} s")
 
     result = RunResult(
         table=pd.DataFrame(rows, columns=list(TABLE_COLUMNS)),
         findings=pd.DataFrame(findings, columns=list(FINDING_COLUMNS)),
+        text=pd.DataFrame(texts),
         config=config,
+        provenance=provenance(config, denoisers),
     )
     if out is not None:
         write_results(result, out)
@@ -155,12 +180,51 @@ def run(
 
 
 def write_results(result: RunResult, out: str | os.PathLike) -> Path:
-    """Write ``results.csv`` and ``findings.csv`` into ``out``; return the folder."""
+    """Write the tables and provenance of ``result`` into ``out``; return the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(out / "results.csv", index=False)
     result.findings.to_csv(out / "findings.csv", index=False)
+    result.text.to_json(out / "text.json", orient="records", indent=1)
+    (out / "run.json").write_text(json.dumps(result.provenance, indent=2), encoding="utf-8")
     return out
+
+
+def _save_output(candidate: np.ndarray, out: Path | None, label: str, pair_id: str) -> str | None:
+    """Keep the output image, 16-bit so nothing is lost; return its path relative to ``out``."""
+    if out is None:
+        return None
+    relative = Path("outputs") / _safe_name(label) / f"{_safe_name(pair_id)}.png"
+    (out / relative).parent.mkdir(parents=True, exist_ok=True)
+    save_image(out / relative, candidate, bit_depth=16)
+    return relative.as_posix()
+
+
+def _save_maps(maps: dict[str, np.ndarray], out: Path | None, label: str, pair_id: str) -> None:
+    """Keep each [0, 1] map as an 8-bit grey PNG no larger than the report shows it."""
+    if out is None:
+        return
+    folder = out / "maps" / _safe_name(label) / _safe_name(pair_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, values in maps.items():
+        save_image(folder / f"{_safe_name(name)}.png", _display_size(values))
+
+
+def _display_size(values: np.ndarray, longest: int = MAP_SIZE) -> np.ndarray:
+    import cv2
+
+    height, width = values.shape[:2]
+    scale = longest / max(height, width)
+    if scale >= 1:
+        return values
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # INTER_AREA averages, so a small hot spot stays visible as a dimmer spot.
+    return cv2.resize(values.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+
+
+def _safe_name(name: str) -> str:
+    # Labels and ids come from users; keep them from escaping the results folder.
+    return "".join(c if c.isalnum() or c in "-_.+=" else "_" for c in name).lstrip(".") or "_"
 
 
 def _checked_output(output: object, noisy: np.ndarray, label: str) -> np.ndarray:
