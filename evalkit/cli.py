@@ -11,6 +11,7 @@ import json
 import sys
 import warnings
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -103,28 +104,130 @@ def _print_score(result, candidate: Path) -> None:
         console.print(f"[bold]{finding.severity.value}[/] {finding.detector}: {finding.message}")
 
 
+class Executor(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
 @app.command()
 def run(
     config: Annotated[Path, typer.Argument(help="Run configuration (TOML).")],
-    out: Annotated[Path, typer.Option(help="Folder for results.csv and index.html.")] = Path(
+    out: Annotated[Path, typer.Option(help="Results folder; re-running reuses its work.")] = Path(
         "reports/latest"
     ),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
+    executor: Annotated[Executor, typer.Option(help="Where items run.")] = Executor.local,
+    scheduler: Annotated[
+        str | None, typer.Option(help="dask scheduler address, with --executor dask.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Run denoisers x pairs; write results.csv and index.html."""
+    """Run denoisers x pairs; write the results database, results.csv and index.html."""
     from .report import write_report
     from .runner import run as run_config
 
-    with _user_errors():
-        result = run_config(config, out=out, progress=None if quiet else typer.echo)
+    if executor is Executor.dask and not scheduler:
+        typer.echo("error: --executor dask needs --scheduler ADDRESS", err=True)
+        raise typer.Exit(2)
+    with _user_errors(), _progress_bar(quiet) as progress:
+        result = run_config(
+            config,
+            out=out,
+            jobs=jobs,
+            scheduler=scheduler if executor is Executor.dask else None,
+            progress=progress,
+        )
         report = write_report(result, out)
     failures = result.failures
-    typer.echo(f"wrote {out / 'results.csv'} and {report}")
+    items = result.table.drop_duplicates(["pair", "denoiser"])
+    typer.echo(
+        f"{len(items)} items, {result.reused} reused from earlier runs; "
+        f"wrote {out / 'results.csv'} and {report}"
+    )
     if len(failures):
         typer.echo(f"{len(failures)} item(s) failed:", err=True)
         for row in failures.itertuples():
             typer.echo(f"  {row.pair} {row.denoiser}: {row.error}", err=True)
         raise typer.Exit(1)
+
+
+@contextmanager
+def _progress_bar(quiet: bool):
+    """A rich progress bar with ETA over pairs x denoisers; ``None`` when quiet."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("scoring", total=None)
+
+        def update(done: int, total: int, record: dict) -> None:
+            label = f"{record['pair']} {record['denoiser']}"
+            bar.update(task, completed=done, total=total, description=label)
+            if record["status"] == "failed":
+                bar.console.print(f"[red]failed[/] {label}: {record['error']}")
+
+        yield update
+
+
+class NoNew(str, Enum):
+    critical = "critical"
+    warning = "warning"
+    info = "info"
+    none = "none"
+
+
+@app.command()
+def gate(
+    results: Annotated[Path, typer.Argument(help="Results folder of the run under test.")],
+    baseline: Annotated[Path, typer.Option(help="Results folder of the accepted run.")],
+    max_drop: Annotated[
+        list[str] | None,
+        typer.Option(help="METRIC=AMOUNT: largest allowed worsening (repeatable)."),
+    ] = None,
+    no_new: Annotated[
+        NoNew, typer.Option(help="Fail on more findings of this severity than the baseline.")
+    ] = NoNew.critical,
+    summary: Annotated[
+        Path | None, typer.Option(help="Also write the Markdown summary to this file.")
+    ] = None,
+) -> None:
+    """Exit 1 when RESULTS regressed against --baseline; print a Markdown summary."""
+    from .gate import compare_runs
+
+    with _user_errors():
+        thresholds = _parse_thresholds(max_drop or [])
+        verdict = compare_runs(
+            results,
+            baseline,
+            max_drop=thresholds,
+            no_new=None if no_new is NoNew.none else no_new.value,
+        )
+    text = verdict.markdown()
+    typer.echo(text)
+    if summary is not None:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(text)
+    if not verdict.passed:
+        raise typer.Exit(1)
+
+
+def _parse_thresholds(items: list[str]) -> dict[str, float]:
+    thresholds = {}
+    for item in items:
+        name, _, amount = item.partition("=")
+        try:
+            thresholds[name.strip()] = float(amount)
+        except ValueError:
+            raise EvalkitError(f"--max-drop expects METRIC=AMOUNT, got {item!r}") from None
+    return thresholds
 
 
 @app.command()

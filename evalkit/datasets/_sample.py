@@ -9,7 +9,9 @@ deep shadows to crush, and colour patches to shift. Each clean scene is shot wit
 reference and at ISO 800, 3200 and 12800 for the noisy images.
 
 Everything comes from code, the seed, Pillow's bundled font and scikit-image's
-bundled photographs, so the dataset is regenerated bit for bit on any machine.
+bundled photographs, so a fresh run reproduces the committed pixels: float64
+arithmetic keeps platform rounding far below one 8-bit step. Only a FreeType
+release that rasterises glyphs differently would move text edges.
 """
 
 from __future__ import annotations
@@ -25,16 +27,19 @@ from scipy.ndimage import gaussian_filter
 
 from ..io import save_image
 from ._camera_noise import CameraModel, linear_to_srgb, simulate_shot, srgb_to_linear
+from ._pair import BBox
 
 __all__ = ["make_sample_dataset"]
 
 WIDTH, HEIGHT = 640, 480
 REFERENCE_ISO = 100
 NOISY_ISOS = (800, 3200, 12800)
-#: ISO x seconds is the same for every shot (EV 4 at f/4, a dim room), so the
+#: ISO x seconds is the same for every shot (EV 7 at f/4, a dim room), so the
 #: higher the ISO, the shorter the exposure and the fewer the photons.
 ISO_SECONDS = 12.8
 CAMERA_NAME = "evalkit-sim"
+
+_Colour = tuple[float, float, float] | np.ndarray
 
 # Lens plus anti-aliasing filter, as a Gaussian point spread: it keeps the 4-px
 # grille and text edges from aliasing into false colour on the Bayer mosaic.
@@ -42,7 +47,7 @@ _LENS_SIGMA_PX = 0.6
 # Ink boxes are padded so that a box drawn around OCR output still overlaps them.
 _TEXT_PAD_PX = 4
 
-# ColorChecker Classic patches in 8-bit sRGB (BabelColor averages, D50 -> sRGB).
+# ColorChecker Classic patches, 8-bit sRGB values as commonly published for the chart.
 _COLOUR_PATCHES = (
     ("dark-skin", (115, 82, 68)),
     ("light-skin", (194, 150, 130)),
@@ -76,6 +81,11 @@ def make_sample_dataset(out_dir: str | os.PathLike, *, seed: int = 0) -> Path:
     Path
         The written ``manifest.toml``, ready for :func:`evalkit.datasets.load_dataset`.
 
+    Raises
+    ------
+    ValueError
+        If ``seed`` is not a non-negative integer.
+
     Notes
     -----
     Two 640x480 scenes, ``desk`` and ``shop``. Each has one reference (ISO 100,
@@ -83,11 +93,13 @@ def make_sample_dataset(out_dir: str | os.PathLike, *, seed: int = 0) -> Path:
     giving six pairs ``<scene>-iso<N>``. The manifest lists, for every pair, the
     true strings with their ink boxes (``[[pair.text]]``) and named regions of
     kinds ``flat``, ``periodic``, ``texture``, ``highlight``, ``shadow``,
-    ``colour`` and ``text`` (``[[pair.region]]``). The output is identical for a
-    given seed on any machine: the font is Pillow's bundled Aileron and the
+    ``colour`` and ``text`` (``[[pair.region]]``). A given seed gives the same
+    pixels on any machine: the font is Pillow's bundled Aileron and the
     photographs are scikit-image's bundled ``coffee``, ``chelsea``, ``grass`` and
     ``gravel``.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     out_dir = Path(out_dir)
     rng = np.random.default_rng(seed)
     scenes = [_desk_scene(rng), _shop_scene()]
@@ -109,28 +121,30 @@ class _Scene:
 
     name: str
     linear: np.ndarray
-    texts: list[tuple[tuple[int, int, int, int], str]] = field(default_factory=list)
-    regions: list[tuple[str, str, tuple[int, int, int, int]]] = field(default_factory=list)
+    texts: list[tuple[BBox, str]] = field(default_factory=list)
+    regions: list[tuple[str, str, BBox]] = field(default_factory=list)
 
-    def fill(self, box, srgb) -> None:
+    def fill(self, box: BBox, srgb: _Colour) -> None:
         """Paint a box with one sRGB colour (values in [0, 1])."""
         x, y, w, h = box
         self.linear[y : y + h, x : x + w] = srgb_to_linear(np.asarray(srgb, dtype=np.float64))
 
-    def paste(self, box, srgb_image: np.ndarray) -> None:
+    def paste(self, box: BBox, srgb_image: np.ndarray) -> None:
         """Put an sRGB image of the box's size into the box."""
         x, y, w, h = box
         self.linear[y : y + h, x : x + w] = srgb_to_linear(srgb_image)
 
-    def blend(self, coverage: np.ndarray, srgb) -> None:
+    def blend(self, coverage: np.ndarray, srgb: _Colour) -> None:
         """Lay paint of one colour over the scene with per-pixel coverage in [0, 1]."""
         paint = srgb_to_linear(np.asarray(srgb, dtype=np.float64))
         alpha = coverage[..., None]
         # Partly covered pixels mix reflected light, so the mix is in linear light.
         self.linear = self.linear * (1 - alpha) + paint * alpha
 
-    def text(self, xy, string, *, size, ink, blur_px=0.0):
-        """Print a string with its top-left ink corner at ``xy`` and record its box."""
+    def text(
+        self, xy: tuple[int, int], string: str, *, size: int, ink: _Colour, blur_px: float = 0.0
+    ) -> BBox:
+        """Print a string (font size in px, top-left of the line at ``xy``); record its ink box."""
         coverage = _text_coverage(string, xy, size)
         if blur_px:
             coverage = gaussian_filter(coverage, blur_px)
@@ -145,12 +159,9 @@ class _Scene:
 
 def _desk_scene(rng: np.random.Generator) -> _Scene:
     """Paper with print, a grille, white metal, shadow, fabric, foliage, colour patches."""
-    scene = _Scene("desk", np.zeros((HEIGHT, WIDTH, 3)))
     # Desk top: dark grey laminate lit from the left.
-    ramp = np.linspace(0.36, 0.30, WIDTH)[None, :, None]
-    scene.linear = srgb_to_linear(
-        np.broadcast_to(ramp * np.array([1.0, 0.97, 0.93]), scene.linear.shape)
-    )
+    ramp = np.linspace(0.36, 0.30, WIDTH)[None, :, None] * np.array([1.0, 0.97, 0.93])
+    scene = _Scene("desk", srgb_to_linear(np.broadcast_to(ramp, (HEIGHT, WIDTH, 3))))
 
     paper, paper_colour = (12, 12, 396, 300), (0.89, 0.88, 0.85)
     scene.fill(paper, paper_colour)
@@ -181,12 +192,13 @@ def _desk_scene(rng: np.random.Generator) -> _Scene:
     scene.paste(metal, level[..., None] * np.array([0.995, 1.0, 1.0]))
     scene.regions.append(("white-metal", "highlight", (428, 138, 192, 60)))
 
-    # Deep shadow under a shelf: 0.02 to 0.06, with a cable only 0.02 brighter.
+    # Deep shadow under a shelf, 0.06 down to 0.02, with a cable 0.012 brighter
+    # than its surroundings: the detail that crushed blacks lose first.
     x0, y0, w, h = shadow = (420, 214, 208, 98)
     yy, xx = np.mgrid[0:h, 0:w]
     level = 0.06 - 0.04 * yy / (h - 1)
     cable = np.clip(3.0 - np.abs(yy - (h / 2 + 20 * np.sin(xx / 26.0))), 0.0, 1.0)
-    level = level + 0.02 * cable * (1 - yy / (2 * h))
+    level = level + 0.012 * cable
     scene.paste(shadow, level[..., None] * np.array([1.0, 1.0, 1.05]))
     scene.regions.append(("deep-shadow", "shadow", (426, 220, 196, 86)))
 
@@ -224,7 +236,8 @@ def _shop_scene() -> _Scene:
     scene.regions.append(("wall", "flat", (350, 104, 260, 96)))
 
     scene.fill((20, 104, 300, 64), (0.10, 0.30, 0.20))
-    scene.text((38, 120), "CORNER CAFE", size=36, ink=(0.97, 0.93, 0.80))
+    sign = scene.text((38, 120), "CORNER CAFE", size=36, ink=(0.97, 0.93, 0.80))
+    scene.regions.append(("sign", "text", sign))
     frame = (0.24, 0.16, 0.10)
 
     scene.fill((14, 176, 312, 212), frame)
@@ -241,7 +254,8 @@ def _shop_scene() -> _Scene:
     scene.regions.append(("cat-fur", "texture", (360, 226, 90, 70)))
 
     scene.fill((20, 394, 300, 32), (0.95, 0.94, 0.90))
-    scene.text((30, 398), "ESPRESSO 2.80", size=26, ink=(0.08, 0.08, 0.10))
+    price = scene.text((30, 398), "ESPRESSO 2.80", size=26, ink=(0.08, 0.08, 0.10))
+    scene.regions.append(("price-card", "text", price))
 
     gravel = data.gravel()[:50].astype(np.float64) / 255
     # Mirrored, the 512-px photograph tiles the 640-px width without a seam.
@@ -298,7 +312,7 @@ def _foliage(height: int, width: int) -> np.ndarray:
     return dark + (light - dark) * grass[..., None]
 
 
-def _union(boxes):
+def _union(boxes: list[BBox]) -> BBox:
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
     x1 = max(b[0] + b[2] for b in boxes)
@@ -323,28 +337,29 @@ def _manifest_text(scenes: list[_Scene], seed: int) -> str:
             "an ISO 100 reference and ISO 800, 3200 and 12800 noisy shots of each."
         ),
         'generator = "evalkit.datasets._sample:make_sample_dataset"',
-        f"seed = {seed}",
+        f"seed = {int(seed)}",
     ]
     for scene in scenes:
         for iso in NOISY_ISOS:
             lines += [
                 "",
                 "[[pair]]",
-                f'id = "{scene.name}-iso{iso}"',
-                f'reference = "{_shot_path(scene.name, REFERENCE_ISO)}"',
-                f'noisy = "{_shot_path(scene.name, iso)}"',
-                f'camera = "{CAMERA_NAME}"',
+                f"id = {_toml_string(f'{scene.name}-iso{iso}')}",
+                f"reference = {_toml_string(_shot_path(scene.name, REFERENCE_ISO))}",
+                f"noisy = {_toml_string(_shot_path(scene.name, iso))}",
+                f"camera = {_toml_string(CAMERA_NAME)}",
                 f"iso = {iso}",
                 f"exposure_s = {ISO_SECONDS / iso!r}",
                 f"reference_iso = {REFERENCE_ISO}",
                 f"reference_exposure_s = {ISO_SECONDS / REFERENCE_ISO!r}",
-                f'scene = "{scene.name}"',
+                f"scene = {_toml_string(scene.name)}",
             ]
             for box, string in scene.texts:
                 lines += ["", "  [[pair.text]]", f"  bbox = {_toml_box(box)}"]
                 lines.append(f"  text = {_toml_string(string)}")
             for name, kind, box in scene.regions:
-                lines += ["", "  [[pair.region]]", f'  name = "{name}"', f'  kind = "{kind}"']
+                lines += ["", "  [[pair.region]]", f"  name = {_toml_string(name)}"]
+                lines.append(f"  kind = {_toml_string(kind)}")
                 lines.append(f"  bbox = {_toml_box(box)}")
     return "\n".join(lines) + "\n"
 
@@ -354,5 +369,5 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
-def _toml_box(box: tuple[int, int, int, int]) -> str:
+def _toml_box(box: BBox) -> str:
     return "[" + ", ".join(str(int(v)) for v in box) + "]"

@@ -7,7 +7,14 @@ package adds its own through the ``evalkit.denoisers`` entry-point group, whose
 value is a :class:`DenoiserSpec`.
 """
 
-from ._base import DENOISERS, Denoiser, DenoiserSpec, FunctionDenoiser, make_denoiser
+from ._base import (
+    DENOISERS,
+    Denoiser,
+    DenoiserSpec,
+    FunctionDenoiser,
+    build_denoiser,
+    make_denoiser,
+)
 from ._command import CommandDenoiser
 from ._folder import FolderDenoiser
 
@@ -33,5 +40,6 @@ __all__ = [
     "DenoiserSpec",
     "FolderDenoiser",
     "FunctionDenoiser",
+    "build_denoiser",
     "make_denoiser",
 ]

@@ -91,6 +91,16 @@ def make_denoiser(name: str, **params: Any) -> Denoiser:
         spec = DENOISERS.get(name)
     except KeyError as exc:
         raise ConfigError(exc.args[0]) from None
+    return build_denoiser(spec, params)
+
+
+def build_denoiser(spec: DenoiserSpec, params: Mapping[str, Any]) -> Denoiser:
+    """Build the denoiser that ``spec`` describes, without a registry lookup.
+
+    Worker processes use this: a spec travels to them whole, so a denoiser
+    registered at run time in the parent process still works there.
+    """
+    name = spec.name
     target = load_target(spec.target)
     signature = inspect.signature(target)
     try:

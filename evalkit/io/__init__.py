@@ -4,6 +4,6 @@ Everything inside evalkit works on ``float32`` arrays of shape ``(H, W, 3)`` wit
 values in ``[0, 1]``; :func:`load_image` converts once, here, at the edge.
 """
 
-from ._image import MAX_PIXELS, check_same_size, load_image, save_image
+from ._image import MAX_PIXELS, check_same_size, image_size, load_image, save_image
 
-__all__ = ["MAX_PIXELS", "check_same_size", "load_image", "save_image"]
+__all__ = ["MAX_PIXELS", "check_same_size", "image_size", "load_image", "save_image"]

@@ -71,6 +71,24 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
     return _to_canonical(_apply_orientation(array, orientation), path)
 
 
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(width, height)`` of an image file, read from its header without decoding.
+
+    Raises
+    ------
+    ImageError
+        If the file is missing or not an image.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageError(f"{path}: not an image file evalkit can read ({exc})") from None
+
+
 def save_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 8) -> Path:
     """Write a float image in [0, 1] as an 8- or 16-bit PNG/TIFF/JPEG.
 

@@ -19,11 +19,24 @@ else:  # pragma: no cover
 
 @dataclass(frozen=True)
 class DenoiserEntry:
-    """One denoiser of a run: registry ``name``, result ``label``, and ``params``."""
+    """One denoiser of a run.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    label : str
+        Name in results; unique within a run.
+    params : dict
+        Keyword arguments of the denoiser.
+    timeout : float or None
+        Seconds one call may take before it is killed and recorded as failed.
+    """
 
     name: str
     label: str
     params: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,8 @@ class RunConfig:
         [[denoiser]]
         name = "nlm"            # registry name
         label = "nlm-strong"    # optional; defaults to name; unique per run
-        params = { h = 1.2 }    # optional
+        params = { h = 1.2 }    # optional; parameters named *path are relative paths
+        timeout = 600           # optional: seconds per image before it is killed
 
         [[denoiser]]
         name = "command"
@@ -91,15 +105,19 @@ class RunConfig:
         for index, entry in enumerate(entries, start=1):
             if not isinstance(entry, dict) or "name" not in entry:
                 raise ConfigError(f"{where}: denoiser {index} has no 'name'")
-            extra = set(entry) - {"name", "label", "params"}
+            extra = set(entry) - {"name", "label", "params", "timeout"}
             if extra:
                 raise ConfigError(f"{where}: denoiser {index}: unknown keys {sorted(extra)}")
-            params = dict(entry.get("params", {}))
-            if entry["name"] == "folder" and "path" in params:
-                params["path"] = str((base / params["path"]).resolve())
-            denoisers.append(
-                DenoiserEntry(entry["name"], str(entry.get("label", entry["name"])), params)
-            )
+            # Parameters named *path are files or folders, relative to the config.
+            params = {
+                key: str((base / value).resolve()) if key.endswith("path") else value
+                for key, value in dict(entry.get("params", {})).items()
+            }
+            timeout = entry.get("timeout")
+            if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
+                raise ConfigError(f"{where}: denoiser {index}: timeout must be a positive number")
+            label = str(entry.get("label", entry["name"]))
+            denoisers.append(DenoiserEntry(entry["name"], label, params, timeout))
         labels = [d.label for d in denoisers]
         duplicates = sorted({label for label in labels if labels.count(label) > 1})
         if duplicates:

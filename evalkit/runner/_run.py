@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..datasets import Pair, load_dataset
-from ..denoisers import make_denoiser
-from ..errors import ConfigError, DenoiserError, EvalkitError
-from ..io import save_image
+from .. import __version__
+from ..datasets import load_dataset
+from ..denoisers import DENOISERS, make_denoiser
+from ..errors import ConfigError, EvalkitError
+from ..io import image_size
 from ..metrics import METRICS
-from ..scoring import score
 from ._config import RunConfig
+from ._executors import run_dask, run_processes, run_serial
+from ._items import WorkItem, file_hash
 from ._provenance import provenance
+from ._store import ResultStore
+
+log = logging.getLogger("evalkit.runner")
 
 #: Columns of :attr:`RunResult.table`, one row per pair x denoiser x metric.
 TABLE_COLUMNS = (
@@ -34,10 +41,13 @@ TABLE_COLUMNS = (
     "seconds",
     "megapixels",
     "output",
+    "reused",
 )
-#: Longest side, in pixels, of the per-pixel maps kept for reports.
-MAP_SIZE = 1600
 FINDING_COLUMNS = ("pair", "denoiser", "detector", "severity", "score", "bbox", "message")
+DATABASE = "evalkit.sqlite"
+
+Progress = Callable[[int, int, dict[str, Any]], None]
+"""Called after each item as ``progress(done, total, record)``."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +60,8 @@ class RunResult:
         Tidy results, columns :data:`TABLE_COLUMNS`. ``status`` is ``ok``,
         ``failed`` (the denoiser or the pair failed; ``error`` says why; ``value``
         is NaN) or ``unavailable`` (the metric cannot run here; ``error`` says how
-        to fix it). ``seconds`` is the wall time of the denoiser call.
+        to fix it). ``seconds`` is the wall time of the denoiser call; ``reused``
+        says the output came from the cache of an earlier run.
     findings : DataFrame
         One row per finding, columns :data:`FINDING_COLUMNS`.
     text : DataFrame
@@ -73,12 +84,19 @@ class RunResult:
         failed = self.table[self.table["status"] == "failed"]
         return failed[["pair", "denoiser", "error"]].drop_duplicates().reset_index(drop=True)
 
+    @property
+    def reused(self) -> int:
+        """How many pair x denoiser items were taken from an earlier run."""
+        return int(self.table.drop_duplicates(["pair", "denoiser"])["reused"].sum())
+
 
 def run(
     config: RunConfig | str | os.PathLike,
     *,
     out: str | os.PathLike | None = None,
-    progress: Callable[[str], None] | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Run every denoiser of ``config`` on every pair and score the outputs.
 
@@ -86,13 +104,24 @@ def run(
     ----------
     config : RunConfig or path of a TOML config
     out : path, optional
-        Results folder, created if needed: ``results.csv``, ``findings.csv``,
-        ``text.json``, ``run.json`` (provenance) and every output image as a
-        16-bit PNG in ``outputs/<denoiser>/<pair>.png``, and each per-pixel map
-        of the score (values in [0, 1], 1 worst) as an 8-bit PNG no longer than
-        :data:`MAP_SIZE` in ``maps/<denoiser>/<pair>/<map>.png``.
+        Results folder, created if needed. It holds the results database
+        (``evalkit.sqlite``, see :class:`ResultStore`), the exports
+        ``results.csv``, ``findings.csv``, ``text.json`` and ``run.json``
+        (provenance), a log ``run.log``, every output as a 16-bit PNG in
+        ``outputs/<denoiser>/<pair>.png`` and each per-pixel map of the score
+        (values in [0, 1], 1 worst) as an 8-bit PNG in
+        ``maps/<denoiser>/<pair>/<map>.png``. Running again into the same folder
+        reuses every finished item: denoiser outputs by (denoiser, parameters,
+        input hash), metric values by (output hash, reference hash, metric,
+        version). A run killed midway loses only the items in flight.
+    jobs : int, optional
+        Worker processes. 1 runs in this process, unless a denoiser has a
+        ``timeout``, which needs a worker to kill.
+    scheduler : str, optional
+        Address of a dask.distributed scheduler (``tcp://host:8786``) to run the
+        items on instead of local processes.
     progress : callable, optional
-        Called with one line per finished item ("desk-iso800 nlm 0.41 s").
+        Called after each item with ``(done, total, record)``.
 
     Returns
     -------
@@ -103,84 +132,53 @@ def run(
     ConfigError, ManifestError
         Before any work, for a bad config, an unknown denoiser or metric, or a
         manifest that names missing files. Failures during the run (an unreadable
-        image, a denoiser that raises, times out or returns garbage) never raise:
-        they become ``failed`` rows and the run goes on.
+        image, a denoiser that raises, hangs, or returns garbage) never raise: they
+        become ``failed`` rows and the run goes on.
     """
     if not isinstance(config, RunConfig):
         config = RunConfig.from_toml(config)
+    if jobs < 1:
+        raise ConfigError(f"jobs must be at least 1, got {jobs}")
     dataset = load_dataset(config.dataset)
     for name in config.metrics:
         try:
             METRICS.get(name)
         except KeyError as exc:
             raise ConfigError(f"{config.source or 'config'}: {exc.args[0]}") from None
-    denoisers = [
-        (entry.label, make_denoiser(entry.name, **entry.params)) for entry in config.denoisers
-    ]
+    # Built once here so that a bad parameter fails before any work.
+    built = [(entry.label, make_denoiser(entry.name, **entry.params)) for entry in config.denoisers]
+    meta = provenance(config, built)
     out = Path(out) if out is not None else None
-
-    rows: list[dict] = []
-    findings: list[dict] = []
-    texts: list[dict] = []
-    for pair in dataset:
-        try:
-            reference, noisy = pair.load()
-        except EvalkitError as exc:
-            for label, _ in denoisers:
-                rows += _failed_rows(pair, label, config.metrics, str(exc))
-            _report(progress, f"{pair.id}: {exc}")
-            continue
-        megapixels = noisy.shape[0] * noisy.shape[1] / 1e6
-        for label, denoiser in denoisers:
-            base = {"pair": pair.id, "denoiser": label, "camera": pair.camera, "iso": pair.iso}
-            try:
-                start = time.perf_counter()
-                candidate = _checked_output(denoiser.denoise(noisy, pair=pair), noisy, label)
-                seconds = time.perf_counter() - start
-                result = score(reference, candidate, noisy=noisy, metrics=config.metrics)
-                output = _save_output(candidate, out, label, pair.id)
-                _save_maps(result.maps, out, label, pair.id)
-            except Exception as exc:  # one failing denoiser never sinks the run
-                message = (
-                    str(exc) if isinstance(exc, EvalkitError) else f"{type(exc).__name__}: {exc}"
-                )
-                rows += _failed_rows(pair, label, config.metrics, message)
-                _report(progress, f"{pair.id} {label}: failed: {message}")
-                continue
-            for metric, value in result.metrics.items():
-                reason = result.unavailable.get(metric)
-                rows.append(
-                    {
-                        **base,
-                        "metric": metric,
-                        "value": np.nan if value is None else value,
-                        "status": "unavailable" if reason else "ok",
-                        "error": reason,
-                        "seconds": seconds,
-                        "megapixels": megapixels,
-                        "output": output,
-                    }
-                )
-            for finding in result.findings:
-                findings.append({"pair": pair.id, "denoiser": label, **finding.to_dict()})
-            for entry in result.text:
-                texts.append({"pair": pair.id, "denoiser": label, **entry})
-            _report(progress, f"{pair.id} {label}: {seconds:.2f} s")
-
-    result = RunResult(
-        table=pd.DataFrame(rows, columns=list(TABLE_COLUMNS)),
-        findings=pd.DataFrame(findings, columns=list(FINDING_COLUMNS)),
-        text=pd.DataFrame(texts),
-        config=config,
-        provenance=provenance(config, denoisers),
-    )
+    store = ResultStore(out / DATABASE) if out is not None else None
+    handler = _log_to(out)
+    try:
+        run_id = store.start_run(meta["created"], meta) if store else 0
+        items = _work_items(dataset, config, out)
+        records, todo = _resume(items, store)
+        log.info("%d items; %d reused from earlier runs", len(items), len(records))
+        if scheduler:
+            results = run_dask(todo, scheduler=scheduler)
+        elif jobs > 1 or any(item.timeout for item in todo):
+            results = run_processes(todo, jobs=jobs)
+        else:
+            results = run_serial(todo)
+        for record in _recorded(records, results, store, run_id, progress, len(items)):
+            records[(record["pair"], record["denoiser"])] = record
+    finally:
+        if store:
+            store.close()
+        if handler:
+            logging.getLogger("evalkit").removeHandler(handler)
+            handler.close()
+    ordered = [records[(item.pair.id, item.label)] for item in items]
+    result = _result(ordered, config, meta)
     if out is not None:
         write_results(result, out)
     return result
 
 
 def write_results(result: RunResult, out: str | os.PathLike) -> Path:
-    """Write the tables and provenance of ``result`` into ``out``; return the folder."""
+    """Export the tables and provenance of ``result`` into ``out``; return the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(out / "results.csv", index=False)
@@ -190,76 +188,149 @@ def write_results(result: RunResult, out: str | os.PathLike) -> Path:
     return out
 
 
-def _save_output(candidate: np.ndarray, out: Path | None, label: str, pair_id: str) -> str | None:
-    """Keep the output image, 16-bit so nothing is lost; return its path relative to ``out``."""
+def _work_items(dataset, config: RunConfig, out: Path | None) -> list[WorkItem]:
+    items = []
+    for pair in dataset:
+        input_hash, reference_hash = _hash_or_empty(pair.noisy), _hash_or_empty(pair.reference)
+        megapixels = _megapixels(pair.noisy)
+        for entry in config.denoisers:
+            items.append(
+                WorkItem(
+                    pair=pair,
+                    label=entry.label,
+                    spec=DENOISERS.get(entry.name),
+                    params=dict(entry.params),
+                    metrics=tuple(config.metrics),
+                    version=__version__,
+                    out=out,
+                    timeout=entry.timeout,
+                    input_hash=input_hash,
+                    reference_hash=reference_hash,
+                    megapixels=megapixels,
+                )
+            )
+    return items
+
+
+def _hash_or_empty(path: Path) -> str:
+    # An unreadable file is reported by the item that loads it, with the reason.
+    try:
+        return file_hash(path)
+    except OSError:
+        return ""
+
+
+def _megapixels(path: Path) -> float | None:
+    try:
+        width, height = image_size(path)
+    except EvalkitError:
+        return None
+    return width * height / 1e6
+
+
+def _resume(
+    items: list[WorkItem], store: ResultStore | None
+) -> tuple[dict[tuple[str, str], dict], list[WorkItem]]:
+    """Split items into records complete in the cache and items still to run."""
+    done: dict[tuple[str, str], dict] = {}
+    todo: list[WorkItem] = []
+    for item in items:
+        cached = store.cached_output(item.cache_key) if store and item.input_hash else None
+        if cached is None or not (item.out / cached[0]).is_file():
+            todo.append(item)
+            continue
+        output, output_hash, seconds = cached
+        versions = {metric: item.version for metric in item.metrics}
+        metrics = store.cached_metrics(output_hash, item.reference_hash, versions)
+        analysis = store.cached_analysis(item.analysis_key(output_hash))
+        if len(metrics) < len(item.metrics) or analysis is None:
+            todo.append(replace(item, cached_output=cached, cached_metrics=metrics))
+            continue
+        findings, text = analysis
+        done[(item.pair.id, item.label)] = {
+            **item.base_row(),
+            "status": "ok",
+            "seconds": seconds,
+            "reused": True,
+            "output": output,
+            "output_hash": output_hash,
+            "analysis_key": item.analysis_key(output_hash),
+            "metrics": {m: (*metrics[m], item.version) for m in item.metrics},
+            "findings": findings,
+            "text": text,
+        }
+    return done, todo
+
+
+def _recorded(
+    reused: dict, results: Iterator[dict], store, run_id: int, progress, total: int
+) -> Iterator[dict]:
+    """Store each record as it arrives (one transaction each) and report progress."""
+    for done, record in enumerate(chain(reused.values(), results), start=1):
+        if store:
+            store.record_item(run_id, record)
+        line = f"{record['pair']} {record['denoiser']}: " + (
+            "failed: " + record["error"]
+            if record["status"] == "failed"
+            else ("reused" if record.get("reused") else f"{record['seconds']:.2f} s")
+        )
+        (log.warning if record["status"] == "failed" else log.info)(line)
+        if progress:
+            progress(done, total, record)
+        yield record
+
+
+def _result(records: list[dict], config: RunConfig, meta: dict) -> RunResult:
+    rows, findings, texts = [], [], []
+    for record in records:
+        base = {
+            "pair": record["pair"],
+            "denoiser": record["denoiser"],
+            "camera": record.get("camera"),
+            "iso": record.get("iso"),
+        }
+        if record["status"] != "ok":
+            rows += [
+                {**base, "metric": m, "value": np.nan, "status": "failed", "error": record["error"]}
+                for m in config.metrics
+            ]
+            continue
+        for metric, (value, status, error, _) in record["metrics"].items():
+            rows.append(
+                {
+                    **base,
+                    "metric": metric,
+                    "value": np.nan if value is None else value,
+                    "status": status,
+                    "error": error,
+                    "seconds": record["seconds"],
+                    "megapixels": record.get("megapixels"),
+                    "output": record["output"],
+                    "reused": bool(record.get("reused")),
+                }
+            )
+        findings += [{**base, **finding} for finding in record["findings"]]
+        texts += [
+            {"pair": record["pair"], "denoiser": record["denoiser"], **t} for t in record["text"]
+        ]
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    table["reused"] = table["reused"].fillna(False).astype(bool)
+    return RunResult(
+        table=table,
+        findings=pd.DataFrame(findings, columns=list(FINDING_COLUMNS)),
+        text=pd.DataFrame(texts),
+        config=config,
+        provenance=meta,
+    )
+
+
+def _log_to(out: Path | None) -> logging.Handler | None:
     if out is None:
         return None
-    relative = Path("outputs") / _safe_name(label) / f"{_safe_name(pair_id)}.png"
-    (out / relative).parent.mkdir(parents=True, exist_ok=True)
-    save_image(out / relative, candidate, bit_depth=16)
-    return relative.as_posix()
-
-
-def _save_maps(maps: dict[str, np.ndarray], out: Path | None, label: str, pair_id: str) -> None:
-    """Keep each [0, 1] map as an 8-bit grey PNG no larger than the report shows it."""
-    if out is None:
-        return
-    folder = out / "maps" / _safe_name(label) / _safe_name(pair_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, values in maps.items():
-        save_image(folder / f"{_safe_name(name)}.png", _display_size(values))
-
-
-def _display_size(values: np.ndarray, longest: int = MAP_SIZE) -> np.ndarray:
-    import cv2
-
-    height, width = values.shape[:2]
-    scale = longest / max(height, width)
-    if scale >= 1:
-        return values
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    # INTER_AREA averages, so a small hot spot stays visible as a dimmer spot.
-    return cv2.resize(values.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-
-
-def _safe_name(name: str) -> str:
-    # Labels and ids come from users; keep them from escaping the results folder.
-    return "".join(c if c.isalnum() or c in "-_.+=" else "_" for c in name).lstrip(".") or "_"
-
-
-def _checked_output(output: object, noisy: np.ndarray, label: str) -> np.ndarray:
-    """Refuse what a buggy denoiser may return, with a message naming the defect."""
-    if not isinstance(output, np.ndarray):
-        raise DenoiserError(f"denoiser {label!r} returned {type(output).__name__}, not an array")
-    if output.shape != noisy.shape:
-        raise DenoiserError(
-            f"denoiser {label!r} returned shape {output.shape}, expected {noisy.shape}"
-        )
-    if not np.issubdtype(output.dtype, np.floating):
-        raise DenoiserError(
-            f"denoiser {label!r} returned dtype {output.dtype}, expected float in [0, 1]"
-        )
-    if not np.isfinite(output).all():
-        raise DenoiserError(f"denoiser {label!r} returned NaN or infinite values")
-    return np.clip(output, 0.0, 1.0).astype(np.float32, copy=False)
-
-
-def _failed_rows(pair: Pair, label: str, metrics, message: str) -> list[dict]:
-    return [
-        {
-            "pair": pair.id,
-            "denoiser": label,
-            "metric": metric,
-            "value": np.nan,
-            "status": "failed",
-            "error": message,
-            "camera": pair.camera,
-            "iso": pair.iso,
-        }
-        for metric in metrics
-    ]
-
-
-def _report(progress: Callable[[str], None] | None, line: str) -> None:
-    if progress is not None:
-        progress(line)
+    out.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(out / "run.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("evalkit")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler

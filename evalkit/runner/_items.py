@@ -1,0 +1,226 @@
+"""One unit of work: one denoiser on one pair, then everything scored on its output.
+
+A :class:`WorkItem` carries all it needs (the pair, the denoiser's spec and
+parameters, what the cache already holds), so it can run in this process, in a
+worker process, or on a dask worker on another machine, with the same result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..datasets import Pair
+from ..denoisers import DenoiserSpec, build_denoiser
+from ..errors import DenoiserError, EvalkitError
+from ..io import load_image, save_image
+from ..scoring import score
+
+#: Longest side, in pixels, of the per-pixel maps kept for reports.
+MAP_SIZE = 1600
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """Everything needed to denoise one pair with one denoiser and score it.
+
+    Attributes
+    ----------
+    pair : Pair
+    label : str
+        The denoiser's name in results.
+    spec : DenoiserSpec
+        Travels whole, so workers need no registry.
+    params : dict
+        The denoiser's parameters.
+    metrics : tuple of str
+        Metrics to report.
+    version : str
+        evalkit version; part of every cache key.
+    out : Path or None
+        Results folder for output images and maps.
+    timeout : float or None
+        Seconds the denoiser may take (enforced by the executor).
+    input_hash, reference_hash : str
+        Content hashes of the noisy and reference files.
+    megapixels : float or None
+        Size of the noisy image, for speed in seconds per megapixel.
+    cached_output : (str, str, float) or None
+        ``(path relative to out, output hash, seconds)`` of an earlier identical
+        denoiser call; the denoiser is then not run again.
+    cached_metrics : dict
+        Metric → ``(value, status, error)`` already computed on that output.
+    """
+
+    pair: Pair
+    label: str
+    spec: DenoiserSpec
+    params: dict[str, Any]
+    metrics: tuple[str, ...]
+    version: str
+    out: Path | None = None
+    timeout: float | None = None
+    input_hash: str = ""
+    reference_hash: str = ""
+    megapixels: float | None = None
+    cached_output: tuple[str, str, float] | None = None
+    cached_metrics: dict[str, tuple] = field(default_factory=dict)
+
+    @property
+    def cache_key(self) -> str:
+        """Identity of the denoiser call: (denoiser, parameters, input hash, version)."""
+        return _digest(self.spec.name, self.spec.target, self.params, self.input_hash, self.version)
+
+    def analysis_key(self, output_hash: str) -> str:
+        """Identity of the findings and text analysis of one output."""
+        return _digest(output_hash, self.reference_hash, self.input_hash, self.version)
+
+    def base_row(self) -> dict[str, Any]:
+        return {
+            "pair": self.pair.id,
+            "denoiser": self.label,
+            "camera": self.pair.camera,
+            "iso": self.pair.iso,
+            "megapixels": self.megapixels,
+            "input_hash": self.input_hash,
+            "reference_hash": self.reference_hash,
+            "cache_key": self.cache_key,
+        }
+
+
+def execute_item(item: WorkItem) -> dict[str, Any]:
+    """Run one item; return a record for :meth:`ResultStore.record_item`.
+
+    Never raises for a failing image or denoiser: the record then has
+    ``status="failed"`` and the reason in ``error``.
+    """
+    record = item.base_row()
+    try:
+        reference, noisy = item.pair.load()
+        candidate, seconds, reused = _candidate(item, noisy)
+        output_hash = hashlib.blake2b(candidate.tobytes(), digest_size=16).hexdigest()
+        output = item.cached_output[0] if reused else _save_output(candidate, item)
+        # Scoring the 16-bit codes that were saved makes a resumed run, which reads
+        # them back, give exactly the numbers of an uninterrupted one.
+        candidate = candidate.astype(np.float32) / np.float32(65535)
+        missing = [m for m in item.metrics if m not in item.cached_metrics]
+        result = score(reference, candidate, noisy=noisy, metrics=missing)
+    except Exception as exc:  # one failing denoiser or image never sinks the run
+        message = str(exc) if isinstance(exc, EvalkitError) else f"{type(exc).__name__}: {exc}"
+        return {**record, "status": "failed", "error": message}
+    _save_maps(result.maps, item)
+    metrics = {name: (*item.cached_metrics[name], item.version) for name in item.cached_metrics}
+    for name, value in result.metrics.items():
+        reason = result.unavailable.get(name)
+        metrics[name] = (value, "unavailable" if reason else "ok", reason, item.version)
+    return {
+        **record,
+        "status": "ok",
+        "seconds": seconds,
+        "reused": reused,
+        "output": output,
+        "output_hash": output_hash,
+        "analysis_key": item.analysis_key(output_hash),
+        "metrics": {name: metrics[name] for name in item.metrics},
+        "findings": [finding.to_dict() for finding in result.findings],
+        "text": result.text,
+    }
+
+
+def failure_record(item: WorkItem, message: str) -> dict[str, Any]:
+    """The record of an item that did not finish (timed out, worker died)."""
+    return {**item.base_row(), "status": "failed", "error": message}
+
+
+def _candidate(item: WorkItem, noisy: np.ndarray) -> tuple[np.ndarray, float, bool]:
+    """The output as 16-bit codes, from the cache or from the denoiser."""
+    if item.cached_output is not None and item.out is not None:
+        path = item.out / item.cached_output[0]
+        if path.is_file():
+            codes = np.rint(load_image(path) * 65535).astype(np.uint16)
+            return codes, item.cached_output[2], True
+    denoiser = build_denoiser(item.spec, item.params)
+    start = time.perf_counter()
+    output = denoiser.denoise(noisy, pair=item.pair)
+    seconds = time.perf_counter() - start
+    checked = _checked_output(output, noisy, item.label)
+    return np.rint(checked * 65535).astype(np.uint16), seconds, False
+
+
+def _checked_output(output: object, noisy: np.ndarray, label: str) -> np.ndarray:
+    """Refuse what a buggy denoiser may return, with a message naming the defect."""
+    if not isinstance(output, np.ndarray):
+        raise DenoiserError(f"denoiser {label!r} returned {type(output).__name__}, not an array")
+    if output.shape != noisy.shape:
+        raise DenoiserError(
+            f"denoiser {label!r} returned shape {output.shape}, expected {noisy.shape}"
+        )
+    if not np.issubdtype(output.dtype, np.floating):
+        raise DenoiserError(
+            f"denoiser {label!r} returned dtype {output.dtype}, expected float in [0, 1]"
+        )
+    if not np.isfinite(output).all():
+        raise DenoiserError(f"denoiser {label!r} returned NaN or infinite values")
+    return np.clip(output, 0.0, 1.0)
+
+
+def _save_output(codes: np.ndarray, item: WorkItem) -> str | None:
+    """Keep the output as a 16-bit PNG; return its path relative to the results folder."""
+    if item.out is None:
+        return None
+    relative = Path("outputs") / safe_name(item.label) / f"{safe_name(item.pair.id)}.png"
+    path = item.out / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a temporary name and renamed, so a killed run never leaves a
+    # half-written image that a later run would take for a finished one.
+    partial = path.with_name(f".{path.name}.partial.png")
+    save_image(partial, codes.astype(np.float32) / np.float32(65535), bit_depth=16)
+    partial.replace(path)
+    return relative.as_posix()
+
+
+def _save_maps(maps: dict[str, np.ndarray], item: WorkItem) -> None:
+    """Keep each [0, 1] map as an 8-bit grey PNG no larger than the report shows it."""
+    if item.out is None:
+        return
+    folder = item.out / "maps" / safe_name(item.label) / safe_name(item.pair.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, values in maps.items():
+        save_image(folder / f"{safe_name(name)}.png", _display_size(values))
+
+
+def _display_size(values: np.ndarray, longest: int = MAP_SIZE) -> np.ndarray:
+    import cv2
+
+    height, width = values.shape[:2]
+    scale = longest / max(height, width)
+    if scale >= 1:
+        return values
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # INTER_AREA averages, so a small hot spot stays visible as a dimmer spot.
+    return cv2.resize(values.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+
+
+def safe_name(name: str) -> str:
+    """A file name made from a label or id that cannot escape the results folder."""
+    return "".join(c if c.isalnum() or c in "-_.+=" else "_" for c in name).lstrip(".") or "_"
+
+
+def file_hash(path: Path) -> str:
+    """Content hash of a file (BLAKE2b, 128 bits), read in 1 MiB blocks."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _digest(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

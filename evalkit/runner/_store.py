@@ -1,0 +1,231 @@
+"""The results database: one SQLite file per results folder.
+
+SQLite needs no server, survives ``kill -9`` (each finished item is committed in
+one transaction, in write-ahead-log mode), and pandas reads it directly::
+
+    import sqlite3, pandas as pd
+    pd.read_sql("SELECT * FROM metric_values", sqlite3.connect("reports/demo/evalkit.sqlite"))
+
+Tables
+------
+runs
+    One row per invocation: ``run_id``, ``created``, ``provenance`` (JSON).
+denoisers
+    ``label`` → registry ``name``, ``params`` (JSON) and evalkit ``version``.
+items
+    One row per run x pair x denoiser: status (``ok``/``failed``), error,
+    timings, the input (noisy file) hash, the output hash and path, whether the
+    output was reused from the cache, and the pair's camera and ISO.
+denoiser_cache
+    (denoiser name, parameters, input hash) → output file, its hash and the
+    seconds it took: a denoiser never runs twice on the same input.
+metric_values
+    (output hash, reference hash, metric, metric version) → value, status and
+    reason: a metric never runs twice on the same images.
+analyses
+    (output hash, reference hash, noisy hash, analysis version) → findings and
+    text readings as JSON, for the detectors and the OCR check.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    provenance TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS denoisers (
+    label TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    pair TEXT NOT NULL,
+    denoiser TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    camera TEXT,
+    iso REAL,
+    seconds REAL,
+    megapixels REAL,
+    input_hash TEXT,
+    reference_hash TEXT,
+    output_hash TEXT,
+    output TEXT,
+    reused INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, pair, denoiser)
+);
+CREATE TABLE IF NOT EXISTS denoiser_cache (
+    cache_key TEXT PRIMARY KEY,
+    output TEXT NOT NULL,
+    output_hash TEXT NOT NULL,
+    seconds REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metric_values (
+    output_hash TEXT NOT NULL,
+    reference_hash TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    metric_version TEXT NOT NULL,
+    value REAL,
+    status TEXT NOT NULL,
+    error TEXT,
+    PRIMARY KEY (output_hash, reference_hash, metric, metric_version)
+);
+CREATE TABLE IF NOT EXISTS analyses (
+    analysis_key TEXT PRIMARY KEY,
+    findings TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+"""
+
+
+class ResultStore:
+    """A results folder's database (``evalkit.sqlite``), opened for one process.
+
+    Parameters
+    ----------
+    path : path
+        The SQLite file; created with its tables if missing.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start_run(self, created: str, provenance: dict[str, Any]) -> int:
+        """Record a new run and return its id."""
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO runs (created, provenance) VALUES (?, ?)",
+                (created, json.dumps(provenance)),
+            )
+            for label, info in provenance.get("denoisers", {}).items():
+                self._db.execute(
+                    "INSERT OR REPLACE INTO denoisers VALUES (?, ?, ?, ?)",
+                    (
+                        label,
+                        info["name"],
+                        json.dumps(info["params"]),
+                        provenance["evalkit_version"],
+                    ),
+                )
+        return int(cursor.lastrowid)
+
+    # Cache look-ups -------------------------------------------------------------
+
+    def cached_output(self, cache_key: str) -> tuple[str, str, float] | None:
+        """``(output path, output hash, seconds)`` of a finished denoiser call, if any."""
+        return self._db.execute(
+            "SELECT output, output_hash, seconds FROM denoiser_cache WHERE cache_key = ?",
+            (cache_key,),
+        ).fetchone()
+
+    def cached_metrics(
+        self, output_hash: str, reference_hash: str, versions: dict[str, str]
+    ) -> dict[str, tuple[float | None, str, str | None]]:
+        """Metric name → ``(value, status, error)`` for those already computed."""
+        found = {}
+        for metric, version in versions.items():
+            row = self._db.execute(
+                "SELECT value, status, error FROM metric_values WHERE output_hash = ? "
+                "AND reference_hash = ? AND metric = ? AND metric_version = ?",
+                (output_hash, reference_hash, metric, version),
+            ).fetchone()
+            if row is not None:
+                found[metric] = row
+        return found
+
+    def cached_analysis(self, analysis_key: str) -> tuple[list, list] | None:
+        """``(findings, text)`` of an earlier identical analysis, if any."""
+        row = self._db.execute(
+            "SELECT findings, text FROM analyses WHERE analysis_key = ?", (analysis_key,)
+        ).fetchone()
+        return None if row is None else (json.loads(row[0]), json.loads(row[1]))
+
+    # Writing ----------------------------------------------------------------------
+
+    def record_item(self, run_id: int, item: dict[str, Any]) -> None:
+        """Store one finished item and everything it computed, in one transaction.
+
+        ``item`` holds the ``items`` columns plus ``metrics`` (name →
+        ``(value, status, error, version)``), ``findings`` and ``text`` lists, and
+        the cache keys ``cache_key`` and ``analysis_key`` (``None`` for failures).
+        """
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    item["pair"],
+                    item["denoiser"],
+                    item["status"],
+                    item.get("error"),
+                    item.get("camera"),
+                    item.get("iso"),
+                    item.get("seconds"),
+                    item.get("megapixels"),
+                    item.get("input_hash"),
+                    item.get("reference_hash"),
+                    item.get("output_hash"),
+                    item.get("output"),
+                    int(item.get("reused", False)),
+                ),
+            )
+            if item["status"] != "ok":
+                return
+            self._db.execute(
+                "INSERT OR REPLACE INTO denoiser_cache VALUES (?, ?, ?, ?)",
+                (item["cache_key"], item["output"], item["output_hash"], item["seconds"]),
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO metric_values VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        item["output_hash"],
+                        item["reference_hash"],
+                        name,
+                        version,
+                        value,
+                        status,
+                        error,
+                    )
+                    for name, (value, status, error, version) in item["metrics"].items()
+                ],
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?)",
+                (item["analysis_key"], json.dumps(item["findings"]), json.dumps(item["text"])),
+            )
+
+    # Reading ----------------------------------------------------------------------
+
+    def items(self, run_id: int) -> pd.DataFrame:
+        """The ``items`` rows of one run."""
+        return pd.read_sql("SELECT * FROM items WHERE run_id = ?", self._db, params=(run_id,))
+
+    def runs(self) -> pd.DataFrame:
+        """Every recorded run, oldest first."""
+        return pd.read_sql("SELECT run_id, created FROM runs ORDER BY run_id", self._db)
