@@ -177,6 +177,25 @@ def _progress_bar(quiet: bool):
         yield update
 
 
+@app.command()
+def report(
+    results: Annotated[
+        list[Path],
+        typer.Argument(help="Results folder of a run; a second one is a baseline to compare."),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for index.html.")] = Path("reports/latest"),
+) -> None:
+    """Write an HTML report of a results folder (optionally against a baseline run)."""
+    from .report import write_report
+
+    if len(results) > 2:
+        typer.echo("error: give one results folder, or two to compare (run, baseline)", err=True)
+        raise typer.Exit(2)
+    with _user_errors():
+        index = write_report(results[0], out, compare=results[1] if len(results) == 2 else None)
+    typer.echo(f"wrote {index}")
+
+
 class NoNew(str, Enum):
     critical = "critical"
     warning = "warning"

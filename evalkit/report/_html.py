@@ -1,74 +1,577 @@
-"""Render a run's results as a self-contained HTML report."""
+"""Write a run's report folder: HTML pages, images, plots, results.json and summary.md.
+
+Layout of the folder::
+
+    index.html              leaderboard, plots, worst cases, pairs, provenance
+    compare.html            with ``compare=``: this run against a baseline run
+    pairs/<pair>.html       viewer, heat maps, findings with crops, text panel
+    assets/report.css, report.js
+    plots/*.svg
+    images/<pair>/*.jpg     display copies (<= 1600 px, JPEG)
+    crops/<pair>/*.png      full-resolution crops of finding boxes
+    results.csv, findings.csv, text.json, run.json, results.json, summary.md
+
+Every string from the data is escaped by Jinja2's autoescape; the JavaScript
+writes data into the page only through ``textContent`` and attributes.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 import os
-from datetime import datetime, timezone
+import shutil
+from datetime import datetime
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
+import numpy as np
 
-from .. import __version__
-from ..metrics import METRICS
+from ._compare import compare_runs
+from ._images import (
+    crop_box,
+    save_crop,
+    save_display,
+    save_heat_map,
+    slug,
+)
+from ._leaderboard import Leaderboard, leaderboard
+from ._load import SEVERITIES, ResultsBundle, load_results
+from ._plots import colours, distribution, perception_distortion, quality_vs_iso, quality_vs_speed
+from ._summary import results_json, summary_markdown
+from ._text import text_rows
+
+log = logging.getLogger(__name__)
+
+#: Findings shown per detector in the index's "worst cases".
+WORST_SHOWN = 3
+_THUMB_SIZE = 320
 
 
-def write_report(result, out: str | os.PathLike) -> Path:
-    """Write ``index.html`` for a :class:`~evalkit.runner.RunResult` into ``out``.
+def write_report(results, out: str | os.PathLike, *, compare=None) -> Path:
+    """Write a self-contained HTML report of a run into the folder ``out``.
 
-    Every string from the data (pair ids, denoiser labels, error messages) is
-    HTML-escaped by Jinja2's autoescape.
+    Parameters
+    ----------
+    results : RunResult or path
+        What :func:`evalkit.runner.run` returned (its ``outputs/`` and ``maps/``
+        are looked for in ``out``, where ``evalkit run`` writes them), or a
+        results folder written by a run.
+    out : path
+        Report folder, created if needed. It opens from ``file://`` with no
+        network and no server.
+    compare : RunResult or path, optional
+        A baseline run; adds ``compare.html`` with what got better and worse.
 
     Returns
     -------
     Path
         The written ``index.html``.
+
+    Raises
+    ------
+    ResultsError
+        A results folder is missing or has no ``results.csv``.
+
+    Notes
+    -----
+    Display images are JPEGs no longer than 1600 px; only crops of finding
+    boxes are full-resolution PNGs, so the folder stays a small fraction of the
+    dataset's size. Statistics: mean with a 95 % bootstrap interval, and a paired
+    Wilcoxon test against the best denoiser per metric.
     """
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    out = Path(out)
+    is_folder = isinstance(results, str | os.PathLike)
+    bundle = load_results(results, folder=None if is_folder else out)
+    baseline = load_results(compare) if compare is not None else None
+    out.mkdir(parents=True, exist_ok=True)
+    _copy_tables(results, bundle, out)
+    _copy_assets(out)
+
+    board = leaderboard(bundle)
+    palette = colours(bundle.denoisers)
+    plots = _plots(bundle, board, out, palette)
+    dataset_pairs, dataset_note = _dataset_pairs(bundle)
+    ranked = [row.denoiser for row in board.rows]
+    pairs = _pair_pages_data(bundle, dataset_pairs, out, ranked)
+    worst = _worst_cases(bundle, pairs)
+    comparison = compare_runs(bundle, baseline) if baseline is not None else None
+
+    env = _environment()
+    common = {
+        "title": _title(bundle),
+        "provenance": bundle.provenance,
+        "created": _created(bundle.provenance),
+        "has_compare": comparison is not None,
+        "palette": palette,
+        "severities": SEVERITIES,
+    }
+    for index, pair in enumerate(pairs):
+        page = env.get_template("pair.html.j2").render(
+            **common,
+            root="../",
+            pair=pair,
+            previous=pairs[index - 1] if index > 0 else None,
+            next=pairs[index + 1] if index + 1 < len(pairs) else None,
+            board=board,
+        )
+        (out / pair["page"]).parent.mkdir(parents=True, exist_ok=True)
+        (out / pair["page"]).write_text(page, encoding="utf-8")
+    if comparison is not None:
+        page = env.get_template("compare.html.j2").render(
+            **common, root="", comparison=comparison, pages={p["id"]: p["page"] for p in pairs}
+        )
+        (out / "compare.html").write_text(page, encoding="utf-8")
+    html = env.get_template("index.html.j2").render(
+        **common,
+        root="",
+        board=board,
+        plots=plots,
+        pairs=pairs,
+        worst=worst,
+        worst_metrics=_worst_metrics(bundle, board, pairs),
+        failures=_failures(bundle),
+        dataset_note=dataset_note,
+        comparison=comparison,
+        config_text=(bundle.provenance.get("config") or {}).get("text"),
+    )
+    index = out / "index.html"
+    index.write_text(html, encoding="utf-8")
+    (out / "results.json").write_text(
+        json.dumps(results_json(bundle, board, comparison), indent=1, allow_nan=False),
+        encoding="utf-8",
+    )
+    (out / "summary.md").write_text(summary_markdown(bundle, board, comparison), encoding="utf-8")
+    return index
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(
         loader=PackageLoader("evalkit.report", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
+        # Every template escapes, whatever its file name: data never becomes markup.
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    html = env.get_template("index.html.j2").render(
-        leaderboard=leaderboard(result.table),
-        failures=result.failures.to_dict("records"),
-        findings=result.findings.to_dict("records"),
-        config=result.config,
-        version=__version__,
-        created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    )
-    path = out / "index.html"
-    path.write_text(html, encoding="utf-8")
-    return path
+    env.filters["num"] = _format_number
+    env.filters["signed"] = _format_signed
+    # A plain string (escaped by autoescape), unlike Jinja's tojson, which is markup.
+    env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
+    return env
 
 
-def leaderboard(table: pd.DataFrame) -> dict:
-    """Mean of each metric per denoiser, best first by the first metric.
+def _copy_assets(out: Path) -> None:
+    assets = out / "assets"
+    assets.mkdir(exist_ok=True)
+    templates = resources.files("evalkit.report") / "templates"
+    for name in ("report.css", "report.js"):
+        (assets / name).write_bytes((templates / name).read_bytes())
 
-    Returns a dict with ``metrics`` (list of ``(name, higher_is_better)``) and
-    ``rows`` (list of dicts: ``denoiser``, ``values`` by metric, ``seconds_per_mp``).
-    """
-    ok = table[table["status"] == "ok"]
-    metrics = list(dict.fromkeys(table["metric"]))
-    means = ok.pivot_table(index="denoiser", columns="metric", values="value", aggfunc="mean")
-    speed = ok.drop_duplicates(["pair", "denoiser"]).assign(
-        spm=lambda d: d["seconds"] / d["megapixels"]
-    )
-    speed = speed.groupby("denoiser")["spm"].mean()
-    if metrics and metrics[0] in means:
-        spec = METRICS.get(metrics[0])
-        means = means.sort_values(metrics[0], ascending=not spec.higher_is_better)
-    rows = [
-        {
-            "denoiser": denoiser,
-            "values": {m: means.loc[denoiser].get(m) for m in metrics},
-            "seconds_per_mp": speed.get(denoiser),
-        }
-        for denoiser in means.index
+
+def _copy_tables(results, bundle: ResultsBundle, out: Path) -> None:
+    """Put results.csv, findings.csv, text.json and run.json next to the HTML."""
+    if bundle.folder is not None and bundle.folder.resolve() != out.resolve():
+        for name in ("results.csv", "findings.csv", "text.json", "run.json"):
+            if (bundle.folder / name).is_file():
+                shutil.copyfile(bundle.folder / name, out / name)
+    elif not (out / "results.csv").is_file() and hasattr(results, "config"):
+        from ..runner import write_results
+
+        write_results(results, out)
+
+
+def _plots(bundle: ResultsBundle, board: Leaderboard, out: Path, palette) -> list[dict]:
+    folder = out / "plots"
+    made = []
+    jobs = [
+        ("quality_speed.svg", lambda p: quality_vs_speed(board, p, palette)),
+        (
+            "perception_distortion.svg",
+            lambda p: perception_distortion(bundle.table, board, p, palette),
+        ),
+        ("quality_iso.svg", lambda p: quality_vs_iso(bundle.table, board, p, palette)),
     ]
+    for metric in board.metrics:
+        jobs.append(
+            (
+                f"distribution_{slug(metric)}.svg",
+                lambda p, m=metric: distribution(bundle.table, board, m, p, palette),
+            )
+        )
+    for name, job in jobs:
+        caption = job(folder / name)
+        if caption is not None:
+            made.append({"src": f"plots/{name}", "caption": caption, "name": name})
+    return made
+
+
+def _dataset_pairs(bundle: ResultsBundle) -> tuple[dict[str, Any], str | None]:
+    """Pair id → Pair of the run's dataset, for reference and noisy images."""
+    from ..datasets import load_dataset
+    from ..errors import EvalkitError
+
+    manifest = bundle.dataset
+    if manifest is None:
+        return {}, "The run does not name its dataset; reference and noisy images are not shown."
+    try:
+        dataset = load_dataset(manifest)
+    except (EvalkitError, OSError) as exc:
+        return (
+            {},
+            f"The dataset could not be read ({exc}); reference and noisy images are not shown.",
+        )
+    return {pair.id: pair for pair in dataset}, None
+
+
+def _pair_pages_data(
+    bundle: ResultsBundle, dataset_pairs: dict, out: Path, ranked: list[str]
+) -> list[dict]:
+    """Write each pair's images and crops; return what its page shows.
+
+    Outputs are listed best first (``ranked``), so the viewer opens on the
+    noisy shot against the best denoiser.
+    """
+    from ..errors import EvalkitError
+    from ..io import load_image
+
+    table = bundle.table
+    ok = table[table["status"] == "ok"]
+    findings = bundle.findings
+    texts = bundle.text
+    pages = []
+    used_slugs: set[str] = set()
+    for pair_id in bundle.pairs:
+        key = slug(pair_id)
+        while key in used_slugs:  # a slug is unique per name, but be safe with truncation
+            key += "_"
+        used_slugs.add(key)
+        image_dir = Path("images") / key
+        crop_dir = Path("crops") / key
+        rows = table[table["pair"] == pair_id]
+        first = rows.iloc[0]
+        pair = dataset_pairs.get(pair_id)
+        layers: list[dict] = []
+        size = None  # (width, height) of the display copies
+        full = None  # (width, height) of the originals
+        originals: dict[str, np.ndarray] = {}
+        notes: list[str] = []
+        if pair is not None:
+            try:
+                reference, noisy = pair.load()
+            except EvalkitError as exc:
+                notes.append(str(exc))
+            else:
+                full = (reference.shape[1], reference.shape[0])
+                originals = {"reference": reference, "noisy": noisy}
+                size = save_display(reference, out / image_dir / "reference.jpg")
+                save_display(noisy, out / image_dir / "noisy.jpg")
+                _thumbnail(reference, out / image_dir / "thumb.jpg")
+                layers.append(
+                    _layer("reference", "reference shot", "reference", image_dir / "reference.jpg")
+                )
+                layers.append(_layer("noisy", "noisy shot", "noisy", image_dir / "noisy.jpg"))
+
+        pair_findings = findings[findings["pair"] == pair_id]
+        finding_rows: list[dict] = []
+        for denoiser in ranked:
+            output = bundle.output_path(pair_id, denoiser)
+            candidate = None
+            dslug = slug(denoiser)
+            if output is not None:
+                try:
+                    candidate = load_image(output)
+                except EvalkitError as exc:
+                    notes.append(str(exc))
+            if candidate is not None:
+                if full is None:
+                    full = (candidate.shape[1], candidate.shape[0])
+                shown = save_display(candidate, out / image_dir / f"out-{dslug}.jpg")
+                size = size or shown
+                if not (out / image_dir / "thumb.jpg").exists():
+                    _thumbnail(candidate, out / image_dir / "thumb.jpg")
+                maps = []
+                for name, path in bundle.map_paths(pair_id, denoiser).items():
+                    target = image_dir / f"out-{dslug}.map-{slug(name)}.jpg"
+                    try:
+                        values = load_image(path)[..., 0]
+                    except EvalkitError as exc:
+                        notes.append(str(exc))
+                        continue
+                    save_heat_map(values, out / target, size=size)
+                    maps.append({"name": name, "src": _url(target)})
+                layer = _layer(
+                    f"out:{denoiser}", denoiser, "output", image_dir / f"out-{dslug}.jpg"
+                )
+                layer["denoiser"] = denoiser
+                layer["maps"] = maps
+                layers.append(layer)
+            # Findings of this denoiser, with crops of their boxes.
+            for number, finding in enumerate(
+                pair_findings[pair_findings["denoiser"] == denoiser].itertuples(index=False)
+            ):
+                finding_rows.append(
+                    _finding_entry(
+                        finding,
+                        anchor=f"f-{dslug}-{number}",
+                        candidate=candidate,
+                        originals=originals,
+                        out=out,
+                        crop_dir=crop_dir,
+                        name=f"{dslug}-{number}",
+                        full=full,
+                    )
+                )
+            del candidate
+        finding_rows.sort(
+            key=lambda f: (
+                SEVERITIES.index(f["severity"]) if f["severity"] in SEVERITIES else 9,
+                -(f["score"] or 0),
+            )
+        )
+
+        metric_rows = []
+        for denoiser in bundle.denoisers:
+            values = ok[(ok["pair"] == pair_id) & (ok["denoiser"] == denoiser)]
+            metric_rows.append(
+                {
+                    "denoiser": denoiser,
+                    "values": dict(zip(values["metric"], values["value"], strict=True)),
+                    "status": _status(rows[rows["denoiser"] == denoiser]),
+                }
+            )
+        text_by_denoiser = []
+        for denoiser in bundle.denoisers:
+            entries = [
+                t
+                for t in texts
+                if str(t.get("pair")) == pair_id and str(t.get("denoiser")) == denoiser
+            ]
+            if entries:
+                text_by_denoiser.append({"denoiser": denoiser, "rows": text_rows(entries)})
+        counts = {s: int((pair_findings["severity"] == s).sum()) for s in SEVERITIES}
+        pages.append(
+            {
+                "id": pair_id,
+                "slug": key,
+                "page": f"pairs/{key}.html",
+                "iso": _maybe_number(first.get("iso")),
+                "camera": first.get("camera") if isinstance(first.get("camera"), str) else None,
+                "layers": layers,
+                "width": size[0] if size else None,
+                "height": size[1] if size else None,
+                "full_width": full[0] if full else None,
+                "full_height": full[1] if full else None,
+                "thumb": _url(image_dir / "thumb.jpg")
+                if (out / image_dir / "thumb.jpg").exists()
+                else None,
+                "findings": finding_rows,
+                "finding_counts": counts,
+                "metrics": metric_rows,
+                "text": text_by_denoiser,
+                "notes": notes,
+            }
+        )
+        originals.clear()
+    return pages
+
+
+def _finding_entry(finding, *, anchor, candidate, originals, out, crop_dir, name, full) -> dict:
+    bbox = finding.bbox
+    crops = []
+    if bbox is not None:
+        sources = [
+            ("candidate", candidate),
+            ("reference", originals.get("reference")),
+            ("noisy", originals.get("noisy")),
+        ]
+        for role, image in sources:
+            if image is None:
+                continue
+            box = crop_box(bbox, image.shape)
+            target = crop_dir / f"{name}.{role}.png"
+            width, height, scaled = save_crop(image, box, out / target)
+            crops.append(
+                {
+                    "role": role,
+                    "src": _url(target),
+                    "width": width,
+                    "height": height,
+                    "scaled": scaled,
+                }
+            )
+    severity = str(finding.severity)
+    score = finding.score
     return {
-        "metrics": [(m, METRICS.get(m).higher_is_better) for m in metrics],
-        "rows": rows,
+        "anchor": anchor,
+        "denoiser": finding.denoiser,
+        "detector": finding.detector,
+        "severity": severity,
+        "score": float(score) if score is not None and math.isfinite(score) else None,
+        "bbox": list(bbox) if bbox is not None else None,
+        "box_style": _box_style(bbox, full),
+        "message": finding.message,
+        "crops": crops,
     }
+
+
+def _box_style(bbox, full) -> str | None:
+    """CSS placing ``bbox`` over the image, in percent so it follows any zoom."""
+    if bbox is None or full is None:
+        return None
+    x, y, w, h = bbox
+    width, height = full
+    return (
+        f"left:{100 * x / width:.4f}%;top:{100 * y / height:.4f}%;"
+        f"width:{100 * w / width:.4f}%;height:{100 * h / height:.4f}%"
+    )
+
+
+def _worst_cases(bundle: ResultsBundle, pairs: list[dict]) -> list[dict]:
+    """Per detector, its most severe findings across the dataset (severity, then score)."""
+    by_detector: dict[str, list[dict]] = {}
+    for pair in pairs:
+        for finding in pair["findings"]:
+            by_detector.setdefault(finding["detector"], []).append({**finding, "pair": pair})
+    out = []
+    for detector in sorted(by_detector):
+        entries = sorted(
+            by_detector[detector],
+            key=lambda f: (
+                SEVERITIES.index(f["severity"]) if f["severity"] in SEVERITIES else 9,
+                -(f["score"] if f["score"] is not None else -math.inf),
+            ),
+        )
+        counts = {s: sum(1 for f in entries if f["severity"] == s) for s in SEVERITIES}
+        out.append(
+            {
+                "detector": detector,
+                "entries": entries[:WORST_SHOWN],
+                "total": len(entries),
+                "counts": counts,
+            }
+        )
+    return out
+
+
+def _worst_metrics(bundle: ResultsBundle, board: Leaderboard, pairs: list[dict]) -> list[dict]:
+    """Per metric, the pair x denoiser results furthest on the bad side."""
+    pages = {p["id"]: p for p in pairs}
+    ok = bundle.table[(bundle.table["status"] == "ok")].dropna(subset=["value"])
+    out = []
+    for metric in board.metrics:
+        rows = ok[ok["metric"] == metric].sort_values("value", ascending=board.directions[metric])
+        entries = [
+            {
+                "pair": pages.get(r.pair),
+                "pair_id": r.pair,
+                "denoiser": r.denoiser,
+                "value": float(r.value),
+            }
+            for r in rows.head(WORST_SHOWN).itertuples()
+        ]
+        if entries:
+            out.append({"metric": metric, "entries": entries})
+    return out
+
+
+def _failures(bundle: ResultsBundle) -> list[dict]:
+    table = bundle.table
+    failed = table[table["status"] == "failed"].drop_duplicates(["pair", "denoiser"])
+    unavailable = table[table["status"] == "unavailable"].drop_duplicates(["metric", "error"])
+    return [
+        {"kind": "failed", "what": f"{r.pair} · {r.denoiser}", "error": _text(r.error)}
+        for r in failed.itertuples()
+    ] + [
+        {"kind": "unavailable", "what": f"metric {r.metric}", "error": _text(r.error)}
+        for r in unavailable.itertuples()
+    ]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _layer(key: str, label: str, kind: str, path: Path) -> dict:
+    return {
+        "key": key,
+        "label": label,
+        "kind": kind,
+        "src": _url(path),
+        "maps": [],
+        "denoiser": None,
+    }
+
+
+def _thumbnail(image: np.ndarray, path: Path) -> None:
+    save_display(image, path, longest=_THUMB_SIZE)
+
+
+def _url(path: Path) -> str:
+    # Slugs hold only URL-safe characters, so a POSIX path is already a valid URL.
+    return Path(path).as_posix()
+
+
+def _status(rows) -> str:
+    statuses = set(rows["status"])
+    return "failed" if "failed" in statuses else "ok"
+
+
+def _title(bundle: ResultsBundle) -> str:
+    manifest = bundle.dataset
+    return f"evalkit report: {manifest.parent.name if manifest else bundle.name}"
+
+
+def _created(provenance: dict) -> str:
+    created = provenance.get("created")
+    if not created:
+        return ""
+    try:
+        return datetime.fromisoformat(created).strftime("%Y-%m-%d %H:%M %Z").strip()
+    except (TypeError, ValueError):
+        return str(created)
+
+
+def _maybe_number(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _format_number(value, digits: int | None = None) -> str:
+    """Four significant digits for metrics (``31.42``, ``0.9412``); ``—`` for missing."""
+    if value is None:
+        return "—"
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(value):
+        return "∞" if value == math.inf else "—"
+    if digits is not None:
+        return f"{value:.{digits}f}"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:.1f}"
+    if magnitude >= 10:
+        return f"{value:.2f}"
+    if magnitude >= 0.01 or magnitude == 0:
+        return f"{value:.4f}" if magnitude < 1 else f"{value:.3f}"
+    return f"{value:.2e}"
+
+
+def _format_signed(value) -> str:
+    text = _format_number(value)
+    return text if text.startswith(("-", "—")) else f"+{text}"
