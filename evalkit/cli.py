@@ -63,6 +63,9 @@ def score(
     metric: Annotated[
         list[str] | None, typer.Option("--metric", "-m", help="Metric to compute (repeatable).")
     ] = None,
+    no_align: Annotated[
+        bool, typer.Option("--no-align", help="Do not register the reference to --noisy.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score one output image against its reference."""
@@ -72,7 +75,11 @@ def score(
     with _user_errors():
         try:
             result = score_images(
-                reference, candidate, noisy=noisy, metrics=metric or DEFAULT_METRICS
+                reference,
+                candidate,
+                noisy=noisy,
+                metrics=metric or DEFAULT_METRICS,
+                align=not no_align,
             )
         except KeyError as exc:
             raise EvalkitError(exc.args[0]) from None
@@ -153,28 +160,38 @@ def run(
 
 @contextmanager
 def _progress_bar(quiet: bool):
-    """A rich progress bar with ETA over pairs x denoisers; ``None`` when quiet."""
+    """A rich progress bar with ETA over pairs x denoisers; ``None`` when quiet.
+
+    The bar appears with the first finished item, so an error before any work
+    prints as one line, with no empty bar around it.
+    """
     if quiet:
         yield None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    columns = (
+    bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeRemainingColumn(),
+        transient=True,
     )
-    with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("scoring", total=None)
+    task = bar.add_task("scoring", total=None)
 
-        def update(done: int, total: int, record: dict) -> None:
-            label = f"{record['pair']} {record['denoiser']}"
-            bar.update(task, completed=done, total=total, description=label)
-            if record["status"] == "failed":
-                bar.console.print(f"[red]failed[/] {label}: {record['error']}")
+    def update(done: int, total: int, record: dict) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        label = f"{record['pair']} {record['denoiser']}"
+        bar.update(task, completed=done, total=total, description=label)
+        if record["status"] == "failed":
+            bar.console.print(f"[red]failed[/] {label}: {record['error']}")
 
+    try:
         yield update
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 @app.command()
@@ -194,6 +211,72 @@ def report(
     with _user_errors():
         index = write_report(results[0], out, compare=results[1] if len(results) == 2 else None)
     typer.echo(f"wrote {index}")
+
+
+weights_app = typer.Typer(help="LPIPS/DISTS weights: status, and install from a local file.")
+app.add_typer(weights_app, name="weights")
+
+
+@weights_app.callback(invoke_without_command=True)
+def weights(ctx: typer.Context) -> None:
+    """List known weights files, where they were found, and whether they verify."""
+    if ctx.invoked_subcommand:
+        return
+    from .metrics import list_weights
+
+    for status in list_weights():
+        state = "ok" if status.ok else "MISSING"
+        typer.echo(
+            f"{status.spec.name:8} {state:8} {status.spec.filename:26} "
+            f"used by {', '.join(status.spec.used_by)}: {status.path or status.reason}"
+        )
+
+
+@weights_app.command("install")
+def weights_install(
+    name: Annotated[str, typer.Argument(help="alexnet, vgg16 or dists.")],
+    path: Annotated[Path, typer.Argument(help="The downloaded file.")],
+) -> None:
+    """Verify a downloaded weights file and copy it into evalkit's weights folder."""
+    from .metrics import install_weights
+
+    with _user_errors():
+        try:
+            target = install_weights(name, path)
+        except KeyError as exc:
+            raise EvalkitError(exc.args[0]) from None
+    typer.echo(f"installed {name} -> {target}")
+
+
+class AlignMethod(str, Enum):
+    translation = "translation"
+    affine = "affine"
+    homography = "homography"
+
+
+pair_app = typer.Typer(help="Check your own reference pairs.", no_args_is_help=True)
+app.add_typer(pair_app, name="pair")
+
+
+@pair_app.command("check")
+def pair_check(
+    reference: Annotated[Path, typer.Argument(help="Reference (long exposure, base ISO).")],
+    noisy: Annotated[Path, typer.Argument(help="Noisy shot (high ISO).")],
+    method: Annotated[AlignMethod, typer.Option(help="Registration model.")] = (
+        AlignMethod.translation
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Diagnose a pair: misalignment, brightness, motion, clipping, a noisy reference."""
+    from .align import check_pair
+    from .datasets import Pair
+
+    with _user_errors():
+        reference_image, noisy_image = Pair("pair", reference, noisy).load()
+        result = check_pair(reference_image, noisy_image, method=method.value)
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(result.lines()))
+    if result.verdict == "bad":
+        raise typer.Exit(1)
 
 
 class NoNew(str, Enum):

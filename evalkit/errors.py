@@ -9,6 +9,7 @@ or in a plugin and keeps its traceback.
 from __future__ import annotations
 
 __all__ = [
+    "AlignmentError",
     "ConfigError",
     "DenoiserError",
     "EvalkitError",
@@ -36,6 +37,10 @@ class ImageError(EvalkitError):
 
 class ManifestError(EvalkitError):
     """A dataset manifest is malformed or names files that do not exist."""
+
+
+class AlignmentError(EvalkitError):
+    """The reference could not be registered to the noisy shot."""
 
 
 class ConfigError(EvalkitError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from ._registry import load_target
 from .errors import UnavailableError
 from .findings import Finding
 from .io import check_same_size, load_image
+
+if TYPE_CHECKING:
+    from .align import Alignment
 from .metrics import METRICS
 
 DEFAULT_METRICS = ("psnr", "ssim")
@@ -67,6 +70,8 @@ def score(
     *,
     noisy: ImageLike | None = None,
     metrics: Sequence[str] = DEFAULT_METRICS,
+    align: bool = True,
+    alignment: Alignment | None = None,
 ) -> ScoreResult:
     """Score ``candidate`` against ``reference``.
 
@@ -81,10 +86,20 @@ def score(
         the denoiser did from what the scene had.
     metrics : sequence of str, optional
         Registry names of the metrics to compute.
+    align : bool, optional
+        With ``noisy`` given, register the reference to the noisy shot and match
+        its exposure to it first (:func:`evalkit.align.align_reference`), then
+        score inside the valid box. Denoisers do not move pixels, so what holds
+        for the noisy shot holds for every candidate made from it.
+    alignment : Alignment, optional
+        An alignment already computed for this pair (the runner aligns once per
+        pair); used instead of aligning again.
 
     Returns
     -------
     ScoreResult
+        Boxes and maps are in the candidate's full-frame pixel coordinates; maps
+        are zero outside the aligned box.
 
     Raises
     ------
@@ -96,12 +111,31 @@ def score(
     reference_image, reference_name = _as_image(reference, "reference")
     candidate_image, candidate_name = _as_image(candidate, "candidate")
     check_same_size(reference_image, candidate_image, names=(reference_name, candidate_name))
+    noisy_image = None
     if noisy is not None:
         noisy_image, noisy_name = _as_image(noisy, "noisy")
         check_same_size(reference_image, noisy_image, names=(reference_name, noisy_name))
+        if alignment is None and align:
+            from .align import align_reference
+
+            alignment = align_reference(reference_image, noisy_image)
+    full_size = candidate_image.shape[:2]
+    if alignment is not None:
+        reference_image = alignment.reference
+        candidate_image = alignment.crop(candidate_image)
+        noisy_image = alignment.crop(noisy_image) if noisy_image is not None else None
     values, unavailable = compute_metrics(reference_image, candidate_image, metrics)
     maps = {"abs_diff": np.abs(reference_image - candidate_image).mean(axis=2)}
-    return ScoreResult(metrics=values, unavailable=unavailable, maps=maps)
+    if alignment is not None:
+        maps = {
+            name: _uncrop(values_map, alignment.box, full_size) for name, values_map in maps.items()
+        }
+    return ScoreResult(
+        metrics=values,
+        unavailable=unavailable,
+        maps=maps,
+        alignment=alignment.to_dict() if alignment is not None else None,
+    )
 
 
 def compute_metrics(
@@ -124,6 +158,15 @@ def compute_metrics(
             values[spec.name] = None
             unavailable[spec.name] = str(exc)
     return values, unavailable
+
+
+def _uncrop(
+    values: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]
+) -> np.ndarray:
+    x, y, w, h = box
+    full = np.zeros(size, np.float32)
+    full[y : y + h, x : x + w] = values
+    return full
 
 
 def _as_image(image: ImageLike, role: str) -> tuple[np.ndarray, str]:

@@ -30,14 +30,25 @@ def test_score_prints_a_table(tmp_path, smooth_image):
     assert "psnr" in result.output and "dB" in result.output and "ssim" in result.output
 
 
-def test_score_json_has_the_agreed_keys(tmp_path, smooth_image):
+def test_score_json_has_the_agreed_keys(tmp_path, smooth_image, rng):
     ref, out = _images(tmp_path, smooth_image)
-    result = runner.invoke(app, ["score", str(ref), str(out), "--noisy", str(out), "--json"])
+    noisy = np.clip(smooth_image + rng.normal(0, 0.03, smooth_image.shape), 0, 1)
+    noisy_path = save_image(tmp_path / "noisy.png", noisy)
+    result = runner.invoke(app, ["score", str(ref), str(out), "--noisy", str(noisy_path), "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     assert {"metrics", "findings", "text", "alignment"} <= set(document)
     assert 30 < document["metrics"]["psnr"] < 40
     assert isinstance(document["findings"], list) and isinstance(document["text"], list)
+    assert document["alignment"]["crop"] == [0, 0, 64, 48]
+
+
+def test_score_without_alignment_has_a_null_alignment(tmp_path, smooth_image):
+    ref, out = _images(tmp_path, smooth_image)
+    args = ["score", str(ref), str(out), "--noisy", str(out), "--no-align", "--json"]
+    document = json.loads(runner.invoke(app, args).output)
+    assert document["alignment"] is None
+    assert 30 < document["metrics"]["psnr"] < 40
 
 
 def test_missing_file_is_one_line_and_exit_code_2(tmp_path, smooth_image):

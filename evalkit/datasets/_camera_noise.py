@@ -19,6 +19,8 @@ from PIL import Image
 from scipy.ndimage import correlate
 from scipy.special import ndtri
 
+from ..colour import linear_to_srgb, srgb_to_linear
+
 __all__ = ["CameraModel", "linear_to_srgb", "simulate_shot", "srgb_to_linear"]
 
 # Below this mean, Poisson quantiles are found by summing the probability mass
@@ -308,48 +310,6 @@ def simulate_shot(
     if jpeg_quality is not None:
         srgb = _jpeg_round_trip(srgb, jpeg_quality)
     return srgb.astype(np.float32)
-
-
-def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
-    """Decode sRGB values in [0, 1] to linear light (IEC 61966-2-1 curve).
-
-    Parameters
-    ----------
-    srgb : ndarray
-        Any shape, values in [0, 1].
-
-    Returns
-    -------
-    ndarray
-        Same shape and float dtype (float64 for integer input), values in [0, 1].
-    """
-    srgb = np.asarray(srgb)
-    if not np.issubdtype(srgb.dtype, np.floating):
-        srgb = srgb.astype(np.float64)
-    low = srgb / 12.92
-    high = ((np.maximum(srgb, 0.04045) + 0.055) / 1.055) ** 2.4
-    return np.where(srgb <= 0.04045, low, high).astype(srgb.dtype, copy=False)
-
-
-def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
-    """Encode linear light in [0, 1] with the sRGB curve (IEC 61966-2-1).
-
-    Parameters
-    ----------
-    linear : ndarray
-        Any shape, values in [0, 1].
-
-    Returns
-    -------
-    ndarray
-        Same shape and float dtype (float64 for integer input), values in [0, 1].
-    """
-    linear = np.asarray(linear)
-    if not np.issubdtype(linear.dtype, np.floating):
-        linear = linear.astype(np.float64)
-    low = linear * 12.92
-    high = 1.055 * np.maximum(linear, 0.0031308) ** (1 / 2.4) - 0.055
-    return np.where(linear <= 0.0031308, low, high).astype(linear.dtype, copy=False)
 
 
 def _check_scene(scene: np.ndarray) -> np.ndarray:

@@ -216,9 +216,7 @@ def load_sidd(root: str | os.PathLike) -> Dataset:
                         "scene": match["scene"],
                         "instance": match["instance"],
                         "illuminant_k": int(match["temp"]),
-                        "brightness": {"L": "low", "N": "normal", "H": "high"}[
-                            match["brightness"]
-                        ],
+                        "brightness": {"L": "low", "N": "normal", "H": "high"}[match["brightness"]],
                         "dataset_layout": "sidd",
                     },
                 )
@@ -269,7 +267,7 @@ def load_sid(root: str | os.PathLike) -> Dataset:
 
     The reference is the long exposure of the same scene id; the exposure ratio
     (long / short seconds, which SID's code caps at 300) goes to
-    ``metadata["exposure_ratio"]`` for :func:`~evalkit.datasets._raw.load_raw_pair`.
+    ``metadata["exposure_ratio"]``, which :meth:`Pair.load` applies.
     """
     root = Path(root)
     pairs = []

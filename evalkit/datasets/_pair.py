@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io import check_same_size, load_image
+from ..io import check_same_size, is_raw, load_image, load_raw
 
 BBox = tuple[int, int, int, int]
 """A box as ``(x, y, width, height)`` in pixels, origin at the top-left corner."""
@@ -85,13 +85,21 @@ class Pair:
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """Read ``(reference, noisy)`` as float32 (H, W, 3) arrays in [0, 1].
 
+        A RAW noisy shot is brightened by ``metadata["exposure_ratio"]`` when the
+        manifest or loader gives one (SID's convention: reference exposure time
+        over noisy exposure time), in linear light, as it is developed.
+
         Raises
         ------
         ImageError
             If a file is missing or unreadable, or the two sizes differ.
         """
         reference = load_image(self.reference)
-        noisy = load_image(self.noisy)
+        ratio = float(self.metadata.get("exposure_ratio", 1.0))
+        if is_raw(self.noisy) and ratio != 1.0:
+            noisy = load_raw(self.noisy, exposure_gain=ratio)
+        else:
+            noisy = load_image(self.noisy)
         check_same_size(reference, noisy, names=(str(self.reference), str(self.noisy)))
         return reference, noisy
 

@@ -5,5 +5,15 @@ values in ``[0, 1]``; :func:`load_image` converts once, here, at the edge.
 """
 
 from ._image import MAX_PIXELS, check_same_size, image_size, load_image, save_image
+from ._raw import RAW_SUFFIXES, is_raw, load_raw
 
-__all__ = ["MAX_PIXELS", "check_same_size", "image_size", "load_image", "save_image"]
+__all__ = [
+    "MAX_PIXELS",
+    "RAW_SUFFIXES",
+    "check_same_size",
+    "image_size",
+    "is_raw",
+    "load_image",
+    "load_raw",
+    "save_image",
+]

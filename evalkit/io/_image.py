@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageError
+from ._raw import is_raw, load_raw
 
 #: Largest image, in pixels, that :func:`load_image` decodes (200 MP, ten times a
 #: 20 MP photo). Larger files are refused before decoding, as Pillow's
@@ -28,7 +29,8 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
     ----------
     path : str or path-like
         A PNG, TIFF or JPEG file (other formats Pillow reads also work), 8 or 16
-        bits per channel, grey or RGB, with or without alpha.
+        bits per channel, grey or RGB, with or without alpha; or a camera RAW file
+        (:data:`RAW_SUFFIXES`), developed by :func:`load_raw`.
     max_pixels : int, optional
         Files with more pixels than this are refused without being decoded.
 
@@ -51,6 +53,8 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
         raise ImageError(f"{path}: no such file")
     if not path.is_file():
         raise ImageError(f"{path}: not a file")
+    if is_raw(path):
+        return load_raw(path)
     try:
         with Image.open(path) as im:
             width, height = im.size

@@ -1,10 +1,10 @@
-"""Peak signal-to-noise ratio."""
+"""Peak signal-to-noise ratio, absolute difference and squared-error maps."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validate import validate_pair
+from ._validate import validate_mask, validate_pair
 
 
 def peak_signal_noise_ratio(
@@ -37,7 +37,49 @@ def peak_signal_noise_ratio(
     20.0
     """
     validate_pair(reference, candidate, data_range)
-    mse = _mean_squared_error(reference, candidate)
+    return _psnr_from_mse(_mean_squared_error(reference, candidate), data_range)
+
+
+def peak_signal_noise_ratio_masked(
+    reference: np.ndarray, candidate: np.ndarray, mask: np.ndarray, *, data_range: float = 1.0
+) -> float:
+    """PSNR over the pixels where ``mask`` is true (all channels of those pixels).
+
+    Parameters
+    ----------
+    reference, candidate : ndarray of shape (H, W) or (H, W, C)
+    mask : ndarray of bool, shape (H, W)
+    data_range : float, optional
+
+    Returns
+    -------
+    float
+        PSNR in dB of the masked pixels; ``inf`` if they are identical.
+    """
+    validate_pair(reference, candidate, data_range)
+    validate_mask(mask, reference)
+    diff = reference[mask].astype(np.float64) - candidate[mask]
+    return _psnr_from_mse(float(np.vdot(diff, diff)) / diff.size, data_range)
+
+
+def absolute_difference_map(
+    reference: np.ndarray, candidate: np.ndarray, *, data_range: float = 1.0
+) -> np.ndarray:
+    """``|reference - candidate| / data_range``, averaged over channels.
+
+    Returns
+    -------
+    ndarray of shape (H, W), float32
+        Mean absolute error per pixel in [0, 1] (fraction of the data range).
+    """
+    validate_pair(reference, candidate, data_range)
+    diff = np.abs(reference.astype(np.float32) - candidate.astype(np.float32))
+    if diff.ndim == 3:
+        diff = diff.mean(axis=2)
+    return diff / np.float32(data_range)
+
+
+def _psnr_from_mse(mse: float, data_range: float) -> float:
     if mse == 0:
         return float("inf")
     return float(10.0 * np.log10(float(data_range) ** 2 / mse))

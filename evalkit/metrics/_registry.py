@@ -17,7 +17,9 @@ class MetricSpec:
         Short key used in configs and result tables (``"psnr"``).
     target : str
         ``"module:function"``; the function is called as
-        ``f(reference, candidate, data_range=1.0) -> float`` on canonical images.
+        ``f(reference, candidate, *, data_range=1.0, **options) -> float`` on
+        canonical images and raises :class:`evalkit.errors.UnavailableError` when a
+        package or weights file is missing.
     higher_is_better : bool
         Direction; required, with no default.
     range : (float, float)
@@ -26,6 +28,16 @@ class MetricSpec:
         Unit of the value (``"dB"``, ``""`` for unitless).
     summary : str
         One line for listings and report headers.
+    map_target : str or None
+        ``"module:function"`` returning the per-pixel form, an ndarray of shape
+        (H, W), ``f(reference, candidate, *, data_range=1.0) -> ndarray``.
+    masked_target : str or None
+        ``"module:function"`` computing the value over the pixels of a boolean
+        mask, ``f(reference, candidate, mask, *, data_range=1.0) -> float``. Metrics
+        without one are computed on the mask's bounding box.
+    optional : bool
+        True when the metric needs an extra package or weights file; optional
+        metrics are not in the default set and may be unavailable.
     """
 
     name: str
@@ -34,6 +46,9 @@ class MetricSpec:
     range: tuple[float, float]
     unit: str = ""
     summary: str = ""
+    map_target: str | None = None
+    masked_target: str | None = None
+    optional: bool = False
 
 
 METRICS: Registry[MetricSpec] = Registry("metric", "evalkit.metrics")

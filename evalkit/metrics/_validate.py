@@ -25,3 +25,25 @@ def validate_pair(reference: np.ndarray, candidate: np.ndarray, data_range: floa
         )
     if not np.isscalar(data_range) or not data_range > 0:
         raise ValueError(f"data_range must be a positive number, got {data_range!r}")
+
+
+def validate_mask(mask: np.ndarray, image: np.ndarray) -> None:
+    """Raise unless ``mask`` is a boolean array of shape (H, W) of ``image``."""
+    if not isinstance(mask, np.ndarray) or mask.dtype != bool:
+        raise TypeError(f"mask must be a boolean numpy array, got {getattr(mask, 'dtype', mask)!r}")
+    if mask.shape != image.shape[:2]:
+        raise ValueError(f"mask shape {mask.shape} differs from the image's {image.shape[:2]}")
+    if not mask.any():
+        raise ValueError("mask selects no pixels")
+
+
+def as_rgb_float32(image: np.ndarray, data_range: float) -> np.ndarray:
+    """(H, W, 3) float32 in [0, 1]: divides by ``data_range``, repeats grey to RGB."""
+    image = np.asarray(image, dtype=np.float32) / np.float32(data_range)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    if image.shape[2] != 3:
+        raise ValueError(f"expected a grey or RGB image, got {image.shape[2]} channels")
+    return image

@@ -47,6 +47,7 @@ class RunConfig:
 
         dataset = "manifest.toml"
         metrics = ["psnr", "ssim"]
+        align = true            # register and tone-match each reference to its noisy shot
 
         [[denoiser]]
         name = "nlm"            # registry name
@@ -66,6 +67,9 @@ class RunConfig:
         In the order they appear in results.
     metrics : tuple of str
         Metric registry names.
+    align : bool
+        Register each reference to its noisy shot and match its exposure before
+        scoring (:func:`evalkit.align.align_reference`), once per pair.
     source : Path or None
         The config file, recorded for provenance.
     """
@@ -73,6 +77,7 @@ class RunConfig:
     dataset: Path
     denoisers: tuple[DenoiserEntry, ...]
     metrics: tuple[str, ...] = DEFAULT_METRICS
+    align: bool = True
     source: Path | None = None
 
     @classmethod
@@ -93,7 +98,7 @@ class RunConfig:
     ) -> RunConfig:
         """Build a config from the TOML structure; relative paths are taken from ``base``."""
         where = source or "config"
-        unknown = set(document) - {"dataset", "metrics", "denoiser"}
+        unknown = set(document) - {"dataset", "metrics", "denoiser", "align"}
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
         if "dataset" not in document:
@@ -127,9 +132,13 @@ class RunConfig:
         metrics = document.get("metrics", list(DEFAULT_METRICS))
         if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
             raise ConfigError(f"{where}: 'metrics' must be a list of names")
+        align = document.get("align", True)
+        if not isinstance(align, bool):
+            raise ConfigError(f"{where}: 'align' must be true or false")
         return cls(
             dataset=(base / document["dataset"]).resolve(),
             denoisers=tuple(denoisers),
             metrics=tuple(metrics),
+            align=align,
             source=source,
         )

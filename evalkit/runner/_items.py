@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..align import Alignment, align_reference
 from ..datasets import Pair
 from ..denoisers import DenoiserSpec, build_denoiser
 from ..errors import DenoiserError, EvalkitError
@@ -41,6 +42,8 @@ class WorkItem:
         The denoiser's parameters.
     metrics : tuple of str
         Metrics to report.
+    align : bool
+        Score against the reference registered and tone-matched to the noisy shot.
     version : str
         evalkit version; part of every cache key.
     out : Path or None
@@ -63,6 +66,7 @@ class WorkItem:
     spec: DenoiserSpec
     params: dict[str, Any]
     metrics: tuple[str, ...]
+    align: bool
     version: str
     out: Path | None = None
     timeout: float | None = None
@@ -77,9 +81,14 @@ class WorkItem:
         """Identity of the denoiser call: (denoiser, parameters, input hash, version)."""
         return _digest(self.spec.name, self.spec.target, self.params, self.input_hash, self.version)
 
+    @property
+    def metric_version(self) -> str:
+        """Version under which metric values are cached: evalkit's, and the alignment."""
+        return f"{self.version}+aligned" if self.align else self.version
+
     def analysis_key(self, output_hash: str) -> str:
-        """Identity of the findings and text analysis of one output."""
-        return _digest(output_hash, self.reference_hash, self.input_hash, self.version)
+        """Identity of everything scored on one output: images, alignment, version."""
+        return _digest(output_hash, self.reference_hash, self.input_hash, self.align, self.version)
 
     def base_row(self) -> dict[str, Any]:
         return {
@@ -110,15 +119,23 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
         # them back, give exactly the numbers of an uninterrupted one.
         candidate = candidate.astype(np.float32) / np.float32(65535)
         missing = [m for m in item.metrics if m not in item.cached_metrics]
-        result = score(reference, candidate, noisy=noisy, metrics=missing)
+        result = score(
+            reference,
+            candidate,
+            noisy=noisy,
+            metrics=missing,
+            align=item.align,
+            alignment=_aligned(item, reference, noisy) if item.align else None,
+        )
     except Exception as exc:  # one failing denoiser or image never sinks the run
         message = str(exc) if isinstance(exc, EvalkitError) else f"{type(exc).__name__}: {exc}"
         return {**record, "status": "failed", "error": message}
     _save_maps(result.maps, item)
-    metrics = {name: (*item.cached_metrics[name], item.version) for name in item.cached_metrics}
+    version = item.metric_version
+    metrics = {name: (*item.cached_metrics[name], version) for name in item.cached_metrics}
     for name, value in result.metrics.items():
         reason = result.unavailable.get(name)
-        metrics[name] = (value, "unavailable" if reason else "ok", reason, item.version)
+        metrics[name] = (value, "unavailable" if reason else "ok", reason, version)
     return {
         **record,
         "status": "ok",
@@ -127,10 +144,25 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
         "output": output,
         "output_hash": output_hash,
         "analysis_key": item.analysis_key(output_hash),
+        "alignment": result.alignment,
         "metrics": {name: metrics[name] for name in item.metrics},
         "findings": [finding.to_dict() for finding in result.findings],
         "text": result.text,
     }
+
+
+# The alignment of the pair this process scored last: items of one pair usually
+# follow each other, and aligning a 20 MP reference takes seconds. One pair only,
+# so a worker holds one reference, not the dataset.
+_ALIGNMENT: dict[tuple[str, str], Alignment] = {}
+
+
+def _aligned(item: WorkItem, reference: np.ndarray, noisy: np.ndarray) -> Alignment:
+    key = (item.reference_hash, item.input_hash)
+    if key not in _ALIGNMENT:
+        _ALIGNMENT.clear()
+        _ALIGNMENT[key] = align_reference(reference, noisy)
+    return _ALIGNMENT[key]
 
 
 def failure_record(item: WorkItem, message: str) -> dict[str, Any]:

@@ -66,6 +66,9 @@ class RunResult:
         One row per finding, columns :data:`FINDING_COLUMNS`.
     text : DataFrame
         One row per text region per pair x denoiser (OCR readings).
+    alignments : dict
+        Pair id → how its reference was registered and tone-matched to the noisy
+        shot (``Alignment.to_dict()``); empty when the run does not align.
     config : RunConfig
         What was run.
     provenance : dict
@@ -75,6 +78,7 @@ class RunResult:
     table: pd.DataFrame
     findings: pd.DataFrame
     text: pd.DataFrame
+    alignments: dict
     config: RunConfig
     provenance: dict
 
@@ -184,6 +188,7 @@ def write_results(result: RunResult, out: str | os.PathLike) -> Path:
     result.table.to_csv(out / "results.csv", index=False)
     result.findings.to_csv(out / "findings.csv", index=False)
     result.text.to_json(out / "text.json", orient="records", indent=1)
+    (out / "alignment.json").write_text(json.dumps(result.alignments, indent=1), encoding="utf-8")
     (out / "run.json").write_text(json.dumps(result.provenance, indent=2), encoding="utf-8")
     return out
 
@@ -201,6 +206,7 @@ def _work_items(dataset, config: RunConfig, out: Path | None) -> list[WorkItem]:
                     spec=DENOISERS.get(entry.name),
                     params=dict(entry.params),
                     metrics=tuple(config.metrics),
+                    align=config.align,
                     version=__version__,
                     out=out,
                     timeout=entry.timeout,
@@ -240,13 +246,13 @@ def _resume(
             todo.append(item)
             continue
         output, output_hash, seconds = cached
-        versions = {metric: item.version for metric in item.metrics}
+        versions = {metric: item.metric_version for metric in item.metrics}
         metrics = store.cached_metrics(output_hash, item.reference_hash, versions)
         analysis = store.cached_analysis(item.analysis_key(output_hash))
         if len(metrics) < len(item.metrics) or analysis is None:
             todo.append(replace(item, cached_output=cached, cached_metrics=metrics))
             continue
-        findings, text = analysis
+        findings, text, alignment = analysis
         done[(item.pair.id, item.label)] = {
             **item.base_row(),
             "status": "ok",
@@ -255,9 +261,10 @@ def _resume(
             "output": output,
             "output_hash": output_hash,
             "analysis_key": item.analysis_key(output_hash),
-            "metrics": {m: (*metrics[m], item.version) for m in item.metrics},
+            "metrics": {m: (*metrics[m], item.metric_version) for m in item.metrics},
             "findings": findings,
             "text": text,
+            "alignment": alignment,
         }
     return done, todo
 
@@ -282,7 +289,10 @@ def _recorded(
 
 def _result(records: list[dict], config: RunConfig, meta: dict) -> RunResult:
     rows, findings, texts = [], [], []
+    alignments = {}
     for record in records:
+        if record.get("alignment") is not None:
+            alignments[record["pair"]] = record["alignment"]
         base = {
             "pair": record["pair"],
             "denoiser": record["denoiser"],
@@ -319,6 +329,7 @@ def _result(records: list[dict], config: RunConfig, meta: dict) -> RunResult:
         table=table,
         findings=pd.DataFrame(findings, columns=list(FINDING_COLUMNS)),
         text=pd.DataFrame(texts),
+        alignments=alignments,
         config=config,
         provenance=meta,
     )

@@ -23,8 +23,8 @@ metric_values
     (output hash, reference hash, metric, metric version) → value, status and
     reason: a metric never runs twice on the same images.
 analyses
-    (output hash, reference hash, noisy hash, analysis version) → findings and
-    text readings as JSON, for the detectors and the OCR check.
+    (output hash, reference hash, noisy hash, alignment, version) → findings,
+    text readings and the alignment of the reference, as JSON.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS metric_values (
 CREATE TABLE IF NOT EXISTS analyses (
     analysis_key TEXT PRIMARY KEY,
     findings TEXT NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    alignment TEXT
 );
 """
 
@@ -158,12 +159,13 @@ class ResultStore:
                 found[metric] = row
         return found
 
-    def cached_analysis(self, analysis_key: str) -> tuple[list, list] | None:
-        """``(findings, text)`` of an earlier identical analysis, if any."""
+    def cached_analysis(self, analysis_key: str) -> tuple[list, list, dict | None] | None:
+        """``(findings, text, alignment)`` of an earlier identical analysis, if any."""
         row = self._db.execute(
-            "SELECT findings, text FROM analyses WHERE analysis_key = ?", (analysis_key,)
+            "SELECT findings, text, alignment FROM analyses WHERE analysis_key = ?",
+            (analysis_key,),
         ).fetchone()
-        return None if row is None else (json.loads(row[0]), json.loads(row[1]))
+        return None if row is None else tuple(json.loads(value) for value in row)
 
     # Writing ----------------------------------------------------------------------
 
@@ -216,8 +218,13 @@ class ResultStore:
                 ],
             )
             self._db.execute(
-                "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?)",
-                (item["analysis_key"], json.dumps(item["findings"]), json.dumps(item["text"])),
+                "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?)",
+                (
+                    item["analysis_key"],
+                    json.dumps(item["findings"]),
+                    json.dumps(item["text"]),
+                    json.dumps(item["alignment"]),
+                ),
             )
 
     # Reading ----------------------------------------------------------------------

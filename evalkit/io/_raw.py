@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..colour import linear_to_srgb
 from ..errors import ImageError, UnavailableError
 
 RAW_SUFFIXES = (".dng", ".arw", ".cr2", ".cr3", ".nef", ".raf", ".orf", ".rw2", ".pef", ".srw")
@@ -52,10 +53,7 @@ def load_raw(path: str | os.PathLike, *, exposure_gain: float = 1.0) -> np.ndarr
     try:
         import rawpy
     except ImportError:
-        raise UnavailableError(
-            "reading RAW files needs rawpy: pip install 'rawpy>=0.19'"
-        ) from None
-    from ._camera_noise import linear_to_srgb
+        raise UnavailableError("reading RAW files needs rawpy: pip install 'rawpy>=0.19'") from None
 
     if not exposure_gain > 0:
         raise ValueError(f"exposure_gain must be positive, got {exposure_gain!r}")
@@ -81,13 +79,3 @@ def load_raw(path: str | os.PathLike, *, exposure_gain: float = 1.0) -> np.ndarr
 def is_raw(path: str | os.PathLike) -> bool:
     """Whether the file's suffix is one of :data:`RAW_SUFFIXES`."""
     return Path(path).suffix.lower() in RAW_SUFFIXES
-
-
-def load_raw_pair(pair) -> tuple[np.ndarray, np.ndarray]:
-    """``(reference, noisy)`` of a pair whose files are RAW, developed by :func:`load_raw`.
-
-    The noisy shot is brightened by ``pair.metadata["exposure_ratio"]`` when present
-    (SID's convention: reference exposure time / noisy exposure time).
-    """
-    ratio = float(pair.metadata.get("exposure_ratio", 1.0))
-    return load_raw(pair.reference), load_raw(pair.noisy, exposure_gain=ratio)

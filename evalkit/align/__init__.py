@@ -1,0 +1,21 @@
+"""Registration and tone matching of a real reference shot to its noisy shot.
+
+A real reference is a second exposure: never pixel-identical to the noisy shot
+in position or brightness. :func:`align_reference` warps it onto the noisy shot
+once and fits its tones to it; :func:`check_pair` says whether a pair can be
+trusted at all.
+"""
+
+from ._align import Alignment, AlignmentError, align_reference
+from ._check import PairCheck, check_pair
+from ._exposure import ExposureFit, fit_exposure
+
+__all__ = [
+    "Alignment",
+    "AlignmentError",
+    "ExposureFit",
+    "PairCheck",
+    "align_reference",
+    "check_pair",
+    "fit_exposure",
+]
