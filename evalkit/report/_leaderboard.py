@@ -172,8 +172,8 @@ def leaderboard(bundle: ResultsBundle) -> Leaderboard:
 def _metric_statistics(values: pd.DataFrame, *, higher_is_better: bool) -> dict[str, MetricSummary]:
     """Mean, 95 % CI, rank and paired test against the best, per denoiser.
 
-    This is the one place the report does statistics; it will delegate to
-    ``evalkit.metrics`` once dataset statistics live there.
+    The statistics themselves are :func:`evalkit.metrics.bootstrap_mean_ci` and
+    :func:`evalkit.metrics.compare_paired`; this arranges them for the table.
 
     Parameters
     ----------
@@ -188,16 +188,17 @@ def _metric_statistics(values: pd.DataFrame, *, higher_is_better: bool) -> dict[
 
     Notes
     -----
-    The interval is a percentile bootstrap of the mean (``scipy.stats.bootstrap``,
-    2000 resamples, fixed seed so reports are reproducible). The test is the
+    The interval is a percentile bootstrap of the mean (2000 resamples, fixed
+    seed so reports are reproducible). The test is the
     two-sided Wilcoxon signed-rank test on the pairs both denoisers scored
     (``scipy.stats.wilcoxon``), which needs no normality; with fewer than six
     pairs it can never reach p < 0.05, so small runs show every denoiser as
     tied with the best, which is the honest answer.
     """
-    from scipy import stats
+    from ..metrics import bootstrap_mean_ci, compare_paired
 
-    means = values.mean(axis=0, skipna=True)
+    finite = values.where(np.isfinite(values))  # PSNR is inf for identical images
+    means = finite.mean(axis=0, skipna=True)
     sign = 1.0 if higher_is_better else -1.0
     order = (sign * means).dropna().sort_values(ascending=False)
     best = order.index[0] if len(order) else None
@@ -205,34 +206,25 @@ def _metric_statistics(values: pd.DataFrame, *, higher_is_better: bool) -> dict[
 
     out = {}
     for denoiser in values.columns:
-        column = values[denoiser].dropna().to_numpy(dtype=float)
+        column = finite[denoiser].dropna().to_numpy(dtype=float)
         low = high = math.nan
         if len(column) >= 2:
-            if np.ptp(column) == 0:
-                low = high = float(column[0])
-            else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # small-sample warnings; the CI says it
-                    ci = stats.bootstrap(
-                        (column,),
-                        np.mean,
-                        n_resamples=2000,
-                        confidence_level=0.95,
-                        method="percentile",
-                        rng=np.random.default_rng(0),
-                    ).confidence_interval
-                low, high = float(ci.low), float(ci.high)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # small-sample warnings; the CI says it
+                ci = bootstrap_mean_ci(column, resamples=2000)
+            low, high = ci.low, ci.high
         p_value = None
         tied = False
         if best is not None and denoiser != best and denoiser in ranks:
-            both = values[[best, denoiser]].dropna()
-            difference = both[best].to_numpy(float) - both[denoiser].to_numpy(float)
-            if len(both) and np.any(difference != 0):
+            both = finite[[best, denoiser]].dropna()
+            if len(both):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    p_value = float(stats.wilcoxon(difference).pvalue)
-            elif len(both):
-                p_value = 1.0  # identical on every pair
+                    comparison = compare_paired(
+                        both[best], both[denoiser], higher_is_better=higher_is_better
+                    )
+                # No p-value means every pair (but at most one) scored the same.
+                p_value = 1.0 if math.isnan(comparison.p_value) else comparison.p_value
             tied = p_value is None or not p_value < ALPHA
         out[str(denoiser)] = MetricSummary(
             mean=float(means.get(denoiser, math.nan)),
