@@ -338,7 +338,7 @@ def denoisers() -> None:
     from .denoisers import DENOISERS
 
     for spec in DENOISERS:
-        typer.echo(f"{spec.name:12} {spec.summary}{'  (slow, opt-in)' if spec.slow else ''}")
+        typer.echo(f"{spec.name:18} {spec.summary}{'  (slow, opt-in)' if spec.slow else ''}")
 
 
 @app.command()
@@ -348,7 +348,7 @@ def metrics() -> None:
 
     for spec in METRICS:
         direction = "higher" if spec.higher_is_better else "lower"
-        typer.echo(f"{spec.name:12} {direction:6} is better  {spec.summary}")
+        typer.echo(f"{spec.name:16} {direction:6} is better  {spec.summary}")
 
 
 @app.command()

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._registry import load_target
+from .detectors import DEFAULT_DETECTORS, collect_findings, run_detectors
 from .errors import UnavailableError
 from .findings import Finding
 from .io import check_same_size, load_image
+from .metrics import METRICS, structural_similarity_map
 
 if TYPE_CHECKING:
     from .align import Alignment
-from .metrics import METRICS
 
 DEFAULT_METRICS = ("psnr", "ssim")
 
@@ -41,8 +42,9 @@ class ScoreResult:
         How the reference was registered to the noisy shot, when it was.
     maps : dict of str to ndarray
         Per-pixel maps for reports, each float32 (H, W) with values in [0, 1]
-        where 1 is the worst: ``abs_diff`` (mean absolute RGB difference), and
-        the maps of metrics and detectors that have one. Not part of ``to_dict``.
+        where 1 is the worst: ``abs_diff`` (mean absolute RGB difference),
+        ``ssim`` (1 - the SSIM map) and one per detector (its tile scores, divided
+        by their maximum when that exceeds 1). Not part of ``to_dict``.
     """
 
     metrics: dict[str, float | None]
@@ -72,6 +74,8 @@ def score(
     metrics: Sequence[str] = DEFAULT_METRICS,
     align: bool = True,
     alignment: Alignment | None = None,
+    detectors: Sequence[str] | None = None,
+    detector_settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ScoreResult:
     """Score ``candidate`` against ``reference``.
 
@@ -94,6 +98,12 @@ def score(
     alignment : Alignment, optional
         An alignment already computed for this pair (the runner aligns once per
         pair); used instead of aligning again.
+    detectors : sequence of str, optional
+        Artifact detectors to run (:data:`evalkit.detectors.DEFAULT_DETECTORS`
+        when ``None``; an empty sequence runs none).
+    detector_settings : mapping, optional
+        Detector name → keyword arguments (thresholds), e.g.
+        ``{"oversharpening": {"warning": 1.3}}``.
 
     Returns
     -------
@@ -125,15 +135,28 @@ def score(
         candidate_image = alignment.crop(candidate_image)
         noisy_image = alignment.crop(noisy_image) if noisy_image is not None else None
     values, unavailable = compute_metrics(reference_image, candidate_image, metrics)
-    maps = {"abs_diff": np.abs(reference_image - candidate_image).mean(axis=2)}
+    maps = {
+        "abs_diff": np.abs(reference_image - candidate_image).mean(axis=2),
+        "ssim": 1.0 - structural_similarity_map(reference_image, candidate_image),
+    }
+    detections = run_detectors(
+        reference_image,
+        candidate_image,
+        noisy=noisy_image,
+        names=DEFAULT_DETECTORS if detectors is None else detectors,
+        settings=detector_settings,
+    )
+    findings = collect_findings(detections)
+    maps.update({d.detector: d.map for d in detections if d.map is not None})
+    unavailable.update({d.detector: d.unavailable for d in detections if d.unavailable})
     if alignment is not None:
-        maps = {
-            name: _uncrop(values_map, alignment.box, full_size) for name, values_map in maps.items()
-        }
+        findings = [_uncrop_finding(finding, alignment) for finding in findings]
+        maps = {name: _uncrop(plane, alignment.box, full_size) for name, plane in maps.items()}
     return ScoreResult(
         metrics=values,
         unavailable=unavailable,
-        maps=maps,
+        findings=findings,
+        maps={name: _unit_range(plane) for name, plane in maps.items()},
         alignment=alignment.to_dict() if alignment is not None else None,
     )
 
@@ -158,6 +181,19 @@ def compute_metrics(
             values[spec.name] = None
             unavailable[spec.name] = str(exc)
     return values, unavailable
+
+
+def _uncrop_finding(finding: Finding, alignment: Alignment) -> Finding:
+    if finding.bbox is None:
+        return finding
+    return replace(finding, bbox=alignment.uncrop_bbox(finding.bbox))
+
+
+def _unit_range(plane: np.ndarray) -> np.ndarray:
+    """Scale a non-negative "badness" map to [0, 1] for display (1 = its largest value)."""
+    plane = np.nan_to_num(np.maximum(plane, 0.0).astype(np.float32, copy=False))
+    peak = float(plane.max())
+    return plane / peak if peak > 1.0 else plane
 
 
 def _uncrop(

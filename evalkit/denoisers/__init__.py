@@ -1,8 +1,10 @@
 """Denoisers: a small protocol, a registry, built-ins and adapters.
 
 Built-in names: ``noisy`` (identity baseline), ``gaussian``, ``bilateral``,
-``nlm``, ``tv``, ``wavelet``, ``opencv_nlm``, ``bm3d`` (optional, slow),
-``command`` (any program) and ``folder`` (precomputed outputs). A third-party
+``nlm``, ``tv``, ``wavelet``, ``opencv_nlm``, ``bm3d`` (optional, slow), the
+learned ``dncnn`` and ``dncnn_aggressive``, and the adapters ``command`` (any
+program), ``folder`` (precomputed outputs), ``torch_model`` and ``onnx_model``
+(a model file). A third-party
 package adds its own through the ``evalkit.denoisers`` entry-point group, whose
 value is a :class:`DenoiserSpec`.
 """
@@ -28,6 +30,22 @@ for _spec in (
     DenoiserSpec("wavelet", f"{_CLASSIC}:denoise_wavelet", "wavelet BayesShrink (scikit-image)"),
     DenoiserSpec("opencv_nlm", f"{_CLASSIC}:denoise_opencv_nlm", "fast non-local means (OpenCV)"),
     DenoiserSpec("bm3d", f"{_CLASSIC}:denoise_bm3d", "BM3D (optional package)", slow=True),
+    DenoiserSpec(
+        "dncnn", "evalkit.denoisers._learned:denoise_dncnn", "evalkit's residual CNN (learned)"
+    ),
+    DenoiserSpec(
+        "dncnn_aggressive",
+        "evalkit.denoisers._learned:denoise_dncnn_aggressive",
+        "residual CNN tuned to over-sharpen (shows AI artefacts)",
+    ),
+    DenoiserSpec(
+        "torch_model",
+        "evalkit.denoisers._torch:TorchModelDenoiser",
+        "a PyTorch model file (TorchScript or state_dict)",
+    ),
+    DenoiserSpec(
+        "onnx_model", "evalkit.denoisers._onnx:OnnxModelDenoiser", "an ONNX model (ONNX Runtime)"
+    ),
     DenoiserSpec("command", "evalkit.denoisers._command:CommandDenoiser", "an external program"),
     DenoiserSpec("folder", "evalkit.denoisers._folder:FolderDenoiser", "precomputed outputs"),
 ):

@@ -48,6 +48,10 @@ class RunConfig:
         dataset = "manifest.toml"
         metrics = ["psnr", "ssim"]
         align = true            # register and tone-match each reference to its noisy shot
+        detectors = ["tone_shift", "highlight_clipping"]   # optional; default: all built-ins
+
+        [detector_settings.oversharpening]                 # optional thresholds
+        warning = 1.3
 
         [[denoiser]]
         name = "nlm"            # registry name
@@ -70,6 +74,10 @@ class RunConfig:
     align : bool
         Register each reference to its noisy shot and match its exposure before
         scoring (:func:`evalkit.align.align_reference`), once per pair.
+    detectors : tuple of str or None
+        Artifact detectors to run; ``None`` runs the built-in defaults.
+    detector_settings : dict
+        Detector name → keyword arguments (thresholds).
     source : Path or None
         The config file, recorded for provenance.
     """
@@ -78,6 +86,8 @@ class RunConfig:
     denoisers: tuple[DenoiserEntry, ...]
     metrics: tuple[str, ...] = DEFAULT_METRICS
     align: bool = True
+    detectors: tuple[str, ...] | None = None
+    detector_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None
 
     @classmethod
@@ -98,7 +108,8 @@ class RunConfig:
     ) -> RunConfig:
         """Build a config from the TOML structure; relative paths are taken from ``base``."""
         where = source or "config"
-        unknown = set(document) - {"dataset", "metrics", "denoiser", "align"}
+        known = {"dataset", "metrics", "denoiser", "align", "detectors", "detector_settings"}
+        unknown = set(document) - known
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
         if "dataset" not in document:
@@ -135,10 +146,22 @@ class RunConfig:
         align = document.get("align", True)
         if not isinstance(align, bool):
             raise ConfigError(f"{where}: 'align' must be true or false")
+        detectors = document.get("detectors")
+        if detectors is not None and not (
+            isinstance(detectors, list) and all(isinstance(d, str) for d in detectors)
+        ):
+            raise ConfigError(f"{where}: 'detectors' must be a list of names")
+        settings = document.get("detector_settings", {})
+        if not isinstance(settings, dict) or not all(
+            isinstance(v, dict) for v in settings.values()
+        ):
+            raise ConfigError(f"{where}: [detector_settings.NAME] tables hold keyword arguments")
         return cls(
             dataset=(base / document["dataset"]).resolve(),
             denoisers=tuple(denoisers),
             metrics=tuple(metrics),
             align=align,
+            detectors=tuple(detectors) if detectors is not None else None,
+            detector_settings=settings,
             source=source,
         )

@@ -46,6 +46,9 @@ class WorkItem:
         Score against the reference registered and tone-matched to the noisy shot.
     version : str
         evalkit version; part of every cache key.
+    detectors, detector_settings
+        Which artifact detectors run, with which thresholds (see
+        :func:`evalkit.score`).
     out : Path or None
         Results folder for output images and maps.
     timeout : float or None
@@ -68,6 +71,8 @@ class WorkItem:
     metrics: tuple[str, ...]
     align: bool
     version: str
+    detectors: tuple[str, ...] | None = None
+    detector_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     out: Path | None = None
     timeout: float | None = None
     input_hash: str = ""
@@ -88,7 +93,15 @@ class WorkItem:
 
     def analysis_key(self, output_hash: str) -> str:
         """Identity of everything scored on one output: images, alignment, version."""
-        return _digest(output_hash, self.reference_hash, self.input_hash, self.align, self.version)
+        return _digest(
+            output_hash,
+            self.reference_hash,
+            self.input_hash,
+            self.align,
+            self.detectors,
+            self.detector_settings,
+            self.version,
+        )
 
     def base_row(self) -> dict[str, Any]:
         return {
@@ -126,6 +139,8 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
             metrics=missing,
             align=item.align,
             alignment=_aligned(item, reference, noisy) if item.align else None,
+            detectors=item.detectors,
+            detector_settings=item.detector_settings,
         )
     except Exception as exc:  # one failing denoiser or image never sinks the run
         message = str(exc) if isinstance(exc, EvalkitError) else f"{type(exc).__name__}: {exc}"

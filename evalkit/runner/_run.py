@@ -17,6 +17,7 @@ import pandas as pd
 from .. import __version__
 from ..datasets import load_dataset
 from ..denoisers import DENOISERS, make_denoiser
+from ..detectors import DETECTORS
 from ..errors import ConfigError, EvalkitError
 from ..io import image_size
 from ..metrics import METRICS
@@ -144,11 +145,12 @@ def run(
     if jobs < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs}")
     dataset = load_dataset(config.dataset)
-    for name in config.metrics:
-        try:
-            METRICS.get(name)
-        except KeyError as exc:
-            raise ConfigError(f"{config.source or 'config'}: {exc.args[0]}") from None
+    for registry, names in ((METRICS, config.metrics), (DETECTORS, config.detectors or ())):
+        for name in [*names, *(config.detector_settings if registry is DETECTORS else ())]:
+            try:
+                registry.get(name)
+            except KeyError as exc:
+                raise ConfigError(f"{config.source or 'config'}: {exc.args[0]}") from None
     # Built once here so that a bad parameter fails before any work.
     built = [(entry.label, make_denoiser(entry.name, **entry.params)) for entry in config.denoisers]
     meta = provenance(config, built)
@@ -208,6 +210,8 @@ def _work_items(dataset, config: RunConfig, out: Path | None) -> list[WorkItem]:
                     metrics=tuple(config.metrics),
                     align=config.align,
                     version=__version__,
+                    detectors=config.detectors,
+                    detector_settings=config.detector_settings,
                     out=out,
                     timeout=entry.timeout,
                     input_hash=input_hash,
