@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,10 +10,12 @@ import numpy as np
 
 # Values this close to 0 or 1 (in [0, 1] units) count as clipped: 2 codes of 8 bits.
 _CLIP_MARGIN = 2.0 / 255.0
-# A bin whose noisy pixels are clipped more often than this is left out of the fit:
-# the clipped tail of the noise would bias its mean (the reason DND fits a Tobit
-# model). At 0.5 % the bias is under 0.2 % of the noise's standard deviation.
-_MAX_CLIPPED = 0.005
+# A bin whose noisy pixels are clipped more often than this is left out of the fit.
+# Bins are summarised by the median of the noisy values, which clipping leaves in
+# place while fewer than half are clipped (DND fits a Tobit model for the same
+# censoring); 25 % keeps a wide margin, so heavy noise near black or white still
+# leaves most of the tonal range to fit.
+_MAX_CLIPPED = 0.25
 _BINS = 64
 _MAX_SAMPLES = 1_000_000  # pixels per channel used for the fit (a regular subsample)
 
@@ -96,11 +99,13 @@ def fit_exposure(reference: np.ndarray, noisy: np.ndarray, *, model: str = "line
     -----
     Per channel, pixels are sorted into 64 equal-count bins of the reference's
     value blurred by a 1-px Gaussian (so that the reference's own noise does not
-    dilute the gain); each bin gives the mean reference and mean noisy value, which averages
-    the noise away. Pixels where the reference is within 2/255 of 0 or 1 are
-    dropped, and so are whole bins where more than 0.5 % of the noisy values are
-    within 2/255 of 0 or 1, because there the clipped noise biases the mean: this
-    is a censoring-aware fit in the spirit of the Tobit regression DND uses
+    dilute the gain); each bin gives the mean reference and the median noisy value, which
+    averages the noise away. Pixels where the reference is within 2/255 of 0 or
+    1 are dropped, and so are whole bins where more than 25 % of the noisy values
+    are within 2/255 of 0 or 1. The median is unbiased by clipping until half the
+    values are clipped, where a mean is biased at once (at ISO 12800 nearly every
+    bin has some clipped noise): a censoring-aware fit in the spirit of the Tobit
+    regression DND uses
     (Plötz & Roth 2017, doi:10.1109/CVPR.2017.294). The line through the bin means
     is the Theil-Sen estimator (:func:`scipy.stats.theilslopes`), so bins spoiled
     by scene motion do not pull it. The curve is
@@ -162,24 +167,30 @@ def fit_exposure(reference: np.ndarray, noisy: np.ndarray, *, model: str = "line
 
 
 def _binned_means(x: np.ndarray, y: np.ndarray, key: np.ndarray):
-    """Equal-count bins of ``key``: means of ``x`` and ``y`` in the bins whose ``y`` is
-    (almost) never clipped."""
+    """Equal-count bins of ``key``: mean of ``x`` and median of ``y`` per bin.
+
+    The median of the noisy values is unmoved by clipping as long as fewer than
+    half of them are clipped (censored), where the mean is biased as soon as any
+    are: at ISO 12800 most bins have a few noise samples clipped at 0 or 1.
+    Bins with more than :data:`_MAX_CLIPPED` of their noisy values clipped are
+    dropped.
+    """
     if x.size < _BINS * 10:
         return np.empty(0), np.empty(0), np.empty(0), 0
     edges = np.unique(np.quantile(key, np.linspace(0, 1, _BINS + 1)))
     index = np.clip(np.searchsorted(edges, key, side="right") - 1, 0, len(edges) - 2)
-    counts = np.bincount(index, minlength=len(edges) - 1).astype(np.float64)
-    sum_x = np.bincount(index, weights=x, minlength=len(edges) - 1)
-    sum_y = np.bincount(index, weights=y, minlength=len(edges) - 1)
+    order = np.argsort(index, kind="stable")
+    starts = np.searchsorted(index[order], np.arange(len(edges)))
     clipped = (y <= _CLIP_MARGIN) | (y >= 1 - _CLIP_MARGIN)
-    n_clipped = np.bincount(index, weights=clipped.astype(np.float64), minlength=len(edges) - 1)
-    good = (counts >= 10) & (n_clipped <= _MAX_CLIPPED * counts)
-    return (
-        sum_x[good] / counts[good],
-        sum_y[good] / counts[good],
-        counts[good],
-        int(counts[good].sum()),
-    )
+    bin_x, bin_y, counts = [], [], []
+    for start, stop in itertools.pairwise(starts):
+        members = order[start:stop]
+        if members.size >= 10 and clipped[members].mean() <= _MAX_CLIPPED:
+            bin_x.append(x[members].mean())
+            bin_y.append(np.median(y[members]))
+            counts.append(members.size)
+    counts = np.asarray(counts, np.float64)
+    return np.asarray(bin_x), np.asarray(bin_y), counts, int(counts.sum())
 
 
 def _apply_curve(channel: np.ndarray, knots_x, knots_y, gain: float) -> np.ndarray:
