@@ -32,6 +32,7 @@ _LAZY = {
     "load_dataset": "evalkit.datasets",
     "make_denoiser": "evalkit.denoisers",
     "score": "evalkit.scoring",
+    "inspect": "evalkit.inspection",
     "ScoreResult": "evalkit.scoring",
     "Finding": "evalkit.findings",
     "run": "evalkit.runner",

@@ -101,9 +101,11 @@ def _print_score(result, candidate: Path) -> None:
     table.add_column("value", justify="right")
     table.add_column("better")
     for name, value in result.metrics.items():
-        spec = METRICS.get(name)
-        shown = f"{value:.4f} {spec.unit}".strip() if value is not None else "unavailable"
-        table.add_row(name, shown, "higher" if spec.higher_is_better else "lower")
+        spec = METRICS.get(name) if name in METRICS else None
+        unit = spec.unit if spec else ""
+        shown = f"{value:.4f} {unit}".strip() if value is not None else "unavailable"
+        better = "" if spec is None else "higher" if spec.higher_is_better else "lower"
+        table.add_row(name, shown, better)
     console.print(table)
     for name, reason in result.unavailable.items():
         console.print(f"[yellow]{name} unavailable:[/] {reason}")
@@ -114,6 +116,28 @@ def _print_score(result, candidate: Path) -> None:
 class Executor(str, Enum):
     local = "local"
     dask = "dask"
+
+
+@app.command()
+def inspect(
+    noisy: Annotated[Path, typer.Argument(help="The noisy original (before).")],
+    candidate: Annotated[Path, typer.Argument(help="The denoiser's output (after).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write an HTML report into this folder.")
+    ] = None,
+    no_text: Annotated[bool, typer.Option("--no-text", help="Skip the OCR check.")] = False,
+) -> None:
+    """Judge an output against its noisy input alone, when no reference shot exists."""
+    from .inspection import inspect as inspect_images
+
+    with _user_errors():
+        result = inspect_images(noisy, candidate, text=not no_text)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        typer.echo("No reference: judged against the noisy shot only.")
+        _print_score(result, candidate)
 
 
 @app.command()

@@ -45,6 +45,11 @@ class ScoreResult:
         where 1 is the worst: ``abs_diff`` (mean absolute RGB difference),
         ``ssim`` (1 - the SSIM map) and one per detector (its tile scores, divided
         by their maximum when that exceeds 1). Not part of ``to_dict``.
+    noise : dict or None
+        Without a reference (:func:`evalkit.inspect`): the noisy shot's noise
+        profile and what the denoiser removed.
+    mode : str
+        ``"reference"`` (scored against a reference) or ``"no reference"``.
     """
 
     metrics: dict[str, float | None]
@@ -53,16 +58,22 @@ class ScoreResult:
     text: list[dict[str, Any]] = field(default_factory=list)
     alignment: dict[str, Any] | None = None
     maps: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    noise: dict[str, Any] | None = None
+    mode: str = "reference"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form with the keys ``metrics``, ``unavailable``, ``findings``,
-        ``text`` and ``alignment``; non-finite numbers become ``None``."""
+        """JSON-ready form with the keys ``mode``, ``metrics``, ``unavailable``,
+        ``findings``, ``text``, ``alignment`` (and ``noise`` without a reference);
+        non-finite numbers become ``None``."""
+        extra = {} if self.noise is None else {"noise": self.noise}
         return {
+            "mode": self.mode,
             "metrics": {name: _json_number(value) for name, value in self.metrics.items()},
             "unavailable": dict(self.unavailable),
             "findings": [finding.to_dict() for finding in self.findings],
             "text": list(self.text),
             "alignment": self.alignment,
+            **extra,
         }
 
 

@@ -49,6 +49,8 @@ class ResidualAnalysis:
         correlation reaches twice :data:`DETAIL_CORRELATION`.
     detail_tiles : ndarray of bool, shape (rows, cols)
         Tiles whose correlation exceeds :data:`DETAIL_CORRELATION`.
+    tile_correlation : ndarray of shape (rows, cols)
+        The per-tile correlation itself.
     tile : int
         Tile side in pixels.
     """
@@ -61,6 +63,7 @@ class ResidualAnalysis:
     structure_correlation: float
     detail_map: np.ndarray
     detail_tiles: np.ndarray
+    tile_correlation: np.ndarray
     tile: int
 
     @property
@@ -160,6 +163,7 @@ def analyze_residual(
         structure_correlation=structure,
         detail_map=detail_map,
         detail_tiles=detail_tiles,
+        tile_correlation=rho,
         tile=tile,
     )
 

@@ -1,0 +1,205 @@
+"""Detectors that judge an output against its noisy input alone (no reference).
+
+Without a clean reference the only evidence is the noisy shot, and it carries
+noise: a detector must not blame the denoiser for structure that is the
+noise, nor take noise for scene detail. Both detectors here measure, per tile
+and band, the noise the noisy shot carries at that brightness (the lower
+envelope of its band energy over tiles of similar brightness, which the
+scene's flat areas reach) and split the noisy shot's band energy into signal
+and that noise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..findings import Finding, Severity
+from ._base import (
+    BANDS,
+    Detection,
+    analysis,
+    check_positive,
+    fmt_bbox,
+    regions,
+    safe_ratio,
+    severity_of,
+    sort_and_cap,
+    validate_images,
+)
+
+#: Brightness bins in which the noise floor of each band is measured.
+_LEVEL_BINS = 12
+#: Quantile of a bin's tile energies taken as its noise floor: flat tiles hold
+#: only noise, and any scene content adds energy on top of it.
+_FLOOR_QUANTILE = 0.1
+#: A tile is flat in a band when the noisy shot's energy there is at most this
+#: multiple of the noise floor.
+_FLAT_EXCESS = 1.5
+NO_REFERENCE = "judged without a reference, against the noisy shot"
+
+
+def detect_texture_hallucination_blind(
+    noisy: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    tile: int = 32,
+    info: float = 0.5,
+    warning: float = 1.0,
+    critical: float = 2.5,
+    max_findings: int = 10,
+) -> Detection:
+    """Find structure in the output that the noisy shot does not contain.
+
+    Per tile, the part of the output's band-pass signal that the noisy shot's
+    own band-pass signal does not explain (the residual of a least-squares fit
+    of the one on the other) is compared with the noise energy of the noisy
+    shot at that brightness, in the fine (sigma 1 px) and mid (1-3 px) bands.
+    Keeping the input unchanged, or smoothing it, leaves nothing unexplained;
+    a weave painted onto a blank wall, or noise re-shaped into a pattern, does.
+
+    Parameters
+    ----------
+    noisy, candidate : ndarray of shape (H, W, 3)
+        The noisy shot and the denoiser's output, float sRGB in [0, 1].
+    tile : int, optional
+        Tile side in pixels.
+    info, warning, critical : float, optional
+        Severity levels of the unexplained energy over the noise energy. At 1 the
+        invented structure is as strong as the noise was: plainly visible once
+        the noise is gone. An honest non-local-means denoise measures below 0.3.
+    max_findings : int, optional
+        Most findings returned, most severe first.
+
+    Returns
+    -------
+    Detection
+        ``score`` is the largest tile ratio; ``map`` the ratio per pixel.
+    """
+    validate_images(noisy, candidate, None)
+    check_positive(tile=tile, info=info, warning=warning, critical=critical)
+    shared = analysis(noisy, candidate, None, tile)
+    unexplained = np.zeros_like(shared.stats("reference").energy["fine"])
+    noise = np.zeros_like(unexplained)
+    flat = np.ones(unexplained.shape, bool)
+    for band in BANDS:
+        noisy_energy = shared.stats("reference").energy[band]
+        candidate_energy = shared.stats("candidate").energy[band]
+        cross = shared.cross(band)
+        # Energy of the candidate's band minus its projection onto the noisy band.
+        unexplained += np.maximum(candidate_energy - safe_ratio(cross * cross, noisy_energy), 0.0)
+        floor = _noise_floor(noisy_energy, shared.stats("reference").mean)
+        noise += floor
+        # Flat: the noisy shot holds no more than noise in this band. Where the
+        # scene has texture, a denoiser's estimate of it is never a linear
+        # function of the noisy input, and unexplained energy is expected.
+        flat &= noisy_energy <= _FLAT_EXCESS * floor
+    ratio = np.where(flat, safe_ratio(unexplained, noise), 0.0)
+    return _detection(
+        "texture_hallucination",
+        ratio,
+        shared,
+        (info, warning, critical),
+        max_findings,
+        lambda region, value: (
+            f"structure at {fmt_bbox(region.bbox)} that the noisy shot does not contain "
+            f"(unexplained band-pass energy {value:.1f}x the noise's); invented texture "
+            f"or noise turned into a pattern ({NO_REFERENCE})"
+        ),
+    )
+
+
+def detect_oversharpening_blind(
+    noisy: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    tile: int = 32,
+    info: float = 1.3,
+    warning: float = 2.0,
+    critical: float = 4.0,
+    max_findings: int = 10,
+) -> Detection:
+    """Find fine detail in the output stronger than the noisy shot's signal supports.
+
+    In busy tiles (where the noisy shot's fine-band energy is at least twice its
+    noise floor, so the scene's detail stands out of the noise), the output's
+    fine-band energy over the noisy shot's is the sharpening ratio. An honest
+    denoise keeps the scene's detail and drops the noise (ratio below 1), the
+    unchanged input scores 1, and unsharp masking or a "detail-enhancing"
+    network pushes it above: more fine contrast than even the noisy shot had.
+
+    Parameters
+    ----------
+    noisy, candidate : ndarray of shape (H, W, 3)
+        The noisy shot and the denoiser's output, float sRGB in [0, 1].
+    tile : int, optional
+        Tile side in pixels.
+    info, warning, critical : float, optional
+        Severity levels of the sharpening ratio (an energy ratio: 2 is 1.4x the
+        noisy shot's fine amplitude, noise included).
+    max_findings : int, optional
+        Most findings returned, most severe first.
+
+    Returns
+    -------
+    Detection
+        ``score`` is the largest tile ratio; ``map`` the ratio per pixel.
+    """
+    validate_images(noisy, candidate, None)
+    check_positive(tile=tile, info=info, warning=warning, critical=critical)
+    shared = analysis(noisy, candidate, None, tile)
+    noisy_energy = shared.stats("reference").energy["fine"]
+    floor = _noise_floor(noisy_energy, shared.stats("reference").mean)
+    signal = np.maximum(noisy_energy - floor, 0.0)
+    # Against signal plus noise, what the noisy shot itself holds: keeping the
+    # input unchanged scores 1, and only busy tiles (the scene's detail stands out
+    # of the noise) are judged; flat ones are texture_hallucination's.
+    busy = signal >= floor
+    ratio = np.where(busy, safe_ratio(shared.stats("candidate").energy["fine"], noisy_energy), 0.0)
+    return _detection(
+        "oversharpening",
+        ratio,
+        shared,
+        (info, warning, critical),
+        max_findings,
+        lambda region, value: (
+            f"the detail at {fmt_bbox(region.bbox)} was sharpened beyond what the noisy shot "
+            f"supports (fine-detail energy {value:.1f}x the scene's estimate) ({NO_REFERENCE})"
+        ),
+    )
+
+
+def _noise_floor(energy: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Per tile, the band's noise energy at the tile's brightness.
+
+    Bins without enough tiles take the floor of the nearest measured bin.
+    """
+    edges = np.quantile(level, np.linspace(0, 1, _LEVEL_BINS + 1))
+    index = np.clip(np.searchsorted(edges, level, side="right") - 1, 0, _LEVEL_BINS - 1)
+    floors = np.full(_LEVEL_BINS, np.nan)
+    for b in range(_LEVEL_BINS):
+        members = energy[index == b]
+        if members.size >= 4:
+            floors[b] = np.quantile(members, _FLOOR_QUANTILE)
+    known = np.flatnonzero(np.isfinite(floors))
+    if known.size == 0:
+        return np.full_like(energy, float(np.quantile(energy, _FLOOR_QUANTILE)))
+    nearest = known[np.abs(np.arange(_LEVEL_BINS)[:, None] - known[None, :]).argmin(axis=1)]
+    return floors[nearest][index]
+
+
+def _detection(name, ratio, shared, levels, max_findings, describe) -> Detection:
+    info = levels[0]
+    items = []
+    for region in regions(ratio >= info, shared.tile, shared.shape):
+        value = float(ratio[region.tiles].max())
+        severity = severity_of(value, *levels)
+        if severity is not None:
+            finding = Finding(name, Severity(severity), value, region.bbox, describe(region, value))
+            items.append((value, finding))
+    return Detection(
+        detector=name,
+        score=float(ratio.max()) if ratio.size else 0.0,
+        map=shared.upsample(ratio),
+        findings=sort_and_cap(items, max_findings),
+        measures={"tiles_flagged": float((ratio >= info).mean())},
+    )
