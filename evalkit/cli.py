@@ -130,9 +130,14 @@ def inspect(
 ) -> None:
     """Judge an output against its noisy input alone, when no reference shot exists."""
     from .inspection import inspect as inspect_images
+    from .report import write_inspection_report
 
     with _user_errors():
         result = inspect_images(noisy, candidate, text=not no_text)
+        if report is not None:
+            typer.echo(
+                f"wrote {write_inspection_report(result, noisy, candidate, report)}", err=True
+            )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

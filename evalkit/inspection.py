@@ -32,7 +32,7 @@ from .detectors._blind import (
 from .findings import Finding, Severity
 from .io import check_same_size, load_image
 from .noise import analyze_residual, estimate_noise_profile
-from .scoring import ScoreResult
+from .scoring import ScoreResult, display_map
 
 #: Standard deviation, in pixels, of the blur that turns both images into
 #: comparable estimates of the scene's tones: it averages away the noise of the
@@ -146,7 +146,7 @@ def inspect(
         findings=findings,
         text=entries,
         alignment=None,
-        maps=maps,
+        maps={name: display_map(plane) for name, plane in maps.items()},
         noise={"profile": profile.to_dict(), "removed": residual.to_dict()},
         mode="no reference",
     )
@@ -158,11 +158,17 @@ def _detail_removed(residual, shape: tuple[int, int]) -> list[Finding]:
     # the removed part as a whole to follow the image, as a blur's does.
     overall = residual.structure_correlation
     severity = Severity.WARNING if overall >= DETAIL_WARNING else Severity.INFO
+    # The residual analysis drops the ragged last row and column of tiles; the
+    # region grouping counts them, so pad them in as "no detail removed".
+    rows, cols = (-(-size // residual.tile) for size in shape)
+    pad = ((0, rows - residual.detail_tiles.shape[0]), (0, cols - residual.detail_tiles.shape[1]))
+    detail_tiles = np.pad(residual.detail_tiles, pad)
+    correlation = np.pad(residual.tile_correlation, pad)
     findings = []
-    for region in regions(residual.detail_tiles, residual.tile, shape):
+    for region in regions(detail_tiles, residual.tile, shape):
         if region.area_fraction < 0.01:
             continue
-        rho = float(residual.tile_correlation[region.tiles].mean())
+        rho = float(correlation[region.tiles].mean())
         findings.append(
             Finding(
                 "detail_loss",

@@ -167,7 +167,7 @@ def score(
         metrics=values,
         unavailable=unavailable,
         findings=findings,
-        maps={name: _unit_range(plane) for name, plane in maps.items()},
+        maps={name: display_map(plane) for name, plane in maps.items()},
         alignment=alignment.to_dict() if alignment is not None else None,
     )
 
@@ -200,7 +200,7 @@ def _uncrop_finding(finding: Finding, alignment: Alignment) -> Finding:
     return replace(finding, bbox=alignment.uncrop_bbox(finding.bbox))
 
 
-def _unit_range(plane: np.ndarray) -> np.ndarray:
+def display_map(plane: np.ndarray) -> np.ndarray:
     """Scale a non-negative "badness" map to [0, 1] for display (1 = its largest value)."""
     plane = np.nan_to_num(np.maximum(plane, 0.0).astype(np.float32, copy=False))
     peak = float(plane.max())

@@ -8,7 +8,15 @@ and OCR diffs, worst cases, an optional comparison with a baseline run, and
 """
 
 from ._html import write_report
+from ._inspect import write_inspection_report
 from ._load import ResultsBundle, ResultsError, load_results
 from ._text import character_diff
 
-__all__ = ["ResultsBundle", "ResultsError", "character_diff", "load_results", "write_report"]
+__all__ = [
+    "ResultsBundle",
+    "ResultsError",
+    "character_diff",
+    "load_results",
+    "write_inspection_report",
+    "write_report",
+]
