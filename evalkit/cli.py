@@ -66,6 +66,9 @@ def score(
     no_align: Annotated[
         bool, typer.Option("--no-align", help="Do not register the reference to --noisy.")
     ] = False,
+    ocr: Annotated[
+        str, typer.Option(help="OCR engine for the text check (easyocr, tesseract), or none.")
+    ] = "easyocr",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score one output image against its reference."""
@@ -80,6 +83,7 @@ def score(
                 noisy=noisy,
                 metrics=metric or DEFAULT_METRICS,
                 align=not no_align,
+                ocr=None if ocr == "none" else ocr,
             )
         except KeyError as exc:
             raise EvalkitError(exc.args[0]) from None

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._registry import load_target
+from .datasets import TextRegion
 from .detectors import DEFAULT_DETECTORS, collect_findings, run_detectors
 from .errors import UnavailableError
-from .findings import Finding
+from .findings import Finding, Severity
 from .io import check_same_size, load_image
 from .metrics import METRICS, structural_similarity_map
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .align import Alignment
 
 DEFAULT_METRICS = ("psnr", "ssim")
+#: Metrics the OCR check fills in, whenever it runs.
+TEXT_METRICS = ("ocr_cer", "text_hallucinations")
 
 ImageLike = np.ndarray | str | os.PathLike
 
@@ -87,6 +90,8 @@ def score(
     alignment: Alignment | None = None,
     detectors: Sequence[str] | None = None,
     detector_settings: Mapping[str, Mapping[str, Any]] | None = None,
+    ocr: str | None = "easyocr",
+    text_regions: Sequence[TextRegion] | None = None,
 ) -> ScoreResult:
     """Score ``candidate`` against ``reference``.
 
@@ -115,6 +120,13 @@ def score(
     detector_settings : mapping, optional
         Detector name → keyword arguments (thresholds), e.g.
         ``{"oversharpening": {"warning": 1.3}}``.
+    ocr : str or None, optional
+        OCR engine for the text check (:func:`evalkit.ocr.check_text`), which adds
+        the metrics ``ocr_cer`` and ``text_hallucinations``, the ``text`` entries
+        and ``text_*`` findings; ``None`` skips it.
+    text_regions : sequence of TextRegion, optional
+        Where the text is (reference pixels), with the true strings when known;
+        ``None`` finds text lines on the reference.
 
     Returns
     -------
@@ -145,7 +157,10 @@ def score(
         reference_image = alignment.reference
         candidate_image = alignment.crop(candidate_image)
         noisy_image = alignment.crop(noisy_image) if noisy_image is not None else None
-    values, unavailable = compute_metrics(reference_image, candidate_image, metrics)
+    text_metrics = [name for name in metrics if METRICS.get(name).reads_text]
+    values, unavailable = compute_metrics(
+        reference_image, candidate_image, [m for m in metrics if m not in text_metrics]
+    )
     maps = {
         "abs_diff": np.abs(reference_image - candidate_image).mean(axis=2),
         "ssim": 1.0 - structural_similarity_map(reference_image, candidate_image),
@@ -160,16 +175,53 @@ def score(
     findings = collect_findings(detections)
     maps.update({d.detector: d.map for d in detections if d.map is not None})
     unavailable.update({d.detector: d.unavailable for d in detections if d.unavailable})
+    text: list[dict[str, Any]] = []
+    if ocr is not None:
+        regions = text_regions
+        if alignment is not None and regions is not None:
+            regions = _cropped_regions(regions, alignment)
+        text, text_findings = _check_text(
+            reference_image, candidate_image, noisy_image, regions, ocr, values, unavailable
+        )
+        findings = sorted(findings + text_findings, key=lambda f: -Severity(f.severity).rank)
     if alignment is not None:
         findings = [_uncrop_finding(finding, alignment) for finding in findings]
+        text = [{**entry, "bbox": list(alignment.uncrop_bbox(entry["bbox"]))} for entry in text]
         maps = {name: _uncrop(plane, alignment.box, full_size) for name, plane in maps.items()}
     return ScoreResult(
         metrics=values,
         unavailable=unavailable,
         findings=findings,
+        text=text,
         maps={name: display_map(plane) for name, plane in maps.items()},
         alignment=alignment.to_dict() if alignment is not None else None,
     )
+
+
+def _check_text(reference, candidate, noisy, regions, engine, values, unavailable):
+    """Run the OCR check once, fill its metrics into ``values``; return entries, findings."""
+    from .ocr import check_text
+
+    try:
+        check = check_text(reference, candidate, noisy=noisy, regions=regions, engine=engine)
+    except UnavailableError as exc:
+        for name in TEXT_METRICS:
+            values[name] = None
+            unavailable[name] = str(exc)
+        return [], []
+    values["ocr_cer"] = check.metrics["ocr_cer"]
+    values["text_hallucinations"] = float(check.metrics["text_hallucinations"])
+    return list(check.entries), list(check.findings)
+
+
+def _cropped_regions(regions: Sequence[TextRegion], alignment: Alignment) -> list[TextRegion]:
+    """Text boxes moved into the aligned crop; boxes outside it are dropped."""
+    moved = []
+    for region in regions:
+        box = alignment.crop_bbox(region.bbox)
+        if box is not None:
+            moved.append(replace(region, bbox=box))
+    return moved
 
 
 def compute_metrics(

@@ -25,7 +25,7 @@ def _images(tmp_path, smooth_image):
 
 def test_score_prints_a_table(tmp_path, smooth_image):
     ref, out = _images(tmp_path, smooth_image)
-    result = runner.invoke(app, ["score", str(ref), str(out)])
+    result = runner.invoke(app, ["score", "--ocr", "none", str(ref), str(out)])
     assert result.exit_code == 0, result.output
     assert "psnr" in result.output and "dB" in result.output and "ssim" in result.output
 
@@ -41,11 +41,22 @@ def test_score_json_has_the_agreed_keys(tmp_path, smooth_image, rng):
     assert 30 < document["metrics"]["psnr"] < 40
     assert isinstance(document["findings"], list) and isinstance(document["text"], list)
     assert document["alignment"]["crop"] == [0, 0, 64, 48]
+    assert {"ocr_cer", "text_hallucinations"} <= set(document["metrics"])
 
 
 def test_score_without_alignment_has_a_null_alignment(tmp_path, smooth_image):
     ref, out = _images(tmp_path, smooth_image)
-    args = ["score", str(ref), str(out), "--noisy", str(out), "--no-align", "--json"]
+    args = [
+        "score",
+        "--ocr",
+        "none",
+        str(ref),
+        str(out),
+        "--noisy",
+        str(out),
+        "--no-align",
+        "--json",
+    ]
     document = json.loads(runner.invoke(app, args).output)
     assert document["alignment"] is None
     assert 30 < document["metrics"]["psnr"] < 40
@@ -53,7 +64,7 @@ def test_score_without_alignment_has_a_null_alignment(tmp_path, smooth_image):
 
 def test_missing_file_is_one_line_and_exit_code_2(tmp_path, smooth_image):
     ref, _ = _images(tmp_path, smooth_image)
-    result = runner.invoke(app, ["score", str(ref), str(tmp_path / "gone.png")])
+    result = runner.invoke(app, ["score", "--ocr", "none", str(ref), str(tmp_path / "gone.png")])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert lines == [f"error: {tmp_path / 'gone.png'}: no such file"]
@@ -62,7 +73,7 @@ def test_missing_file_is_one_line_and_exit_code_2(tmp_path, smooth_image):
 def test_size_mismatch_is_one_line_naming_the_candidate(tmp_path, smooth_image):
     ref, _ = _images(tmp_path, smooth_image)
     small = save_image(tmp_path / "small.png", smooth_image[:20])
-    result = runner.invoke(app, ["score", str(ref), str(small)])
+    result = runner.invoke(app, ["score", "--ocr", "none", str(ref), str(small)])
     assert result.exit_code == 2
     assert "small.png: size 64x20 does not match" in result.output
     assert "Traceback" not in result.output
@@ -70,7 +81,7 @@ def test_size_mismatch_is_one_line_naming_the_candidate(tmp_path, smooth_image):
 
 def test_unknown_metric_is_a_user_error(tmp_path, smooth_image):
     ref, out = _images(tmp_path, smooth_image)
-    result = runner.invoke(app, ["score", str(ref), str(out), "-m", "psnrr"])
+    result = runner.invoke(app, ["score", "--ocr", "none", str(ref), str(out), "-m", "psnrr"])
     assert result.exit_code == 2
     assert "did you mean 'psnr'" in result.output
 
@@ -78,7 +89,8 @@ def test_unknown_metric_is_a_user_error(tmp_path, smooth_image):
 def test_run_writes_results_and_report(tiny_dataset, tmp_path):
     config = tmp_path / "run.toml"
     config.write_text(
-        f'dataset = "{tiny_dataset}"\n[[denoiser]]\nname = "noisy"\n[[denoiser]]\nname = "tv"\n'
+        f'dataset = "{tiny_dataset}"\nocr = "none"\n'
+        '[[denoiser]]\nname = "noisy"\n[[denoiser]]\nname = "tv"\n'
     )
     result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 0, result.output
@@ -89,7 +101,7 @@ def test_run_writes_results_and_report(tiny_dataset, tmp_path):
 def test_run_with_a_failing_denoiser_finishes_and_exits_1(tiny_dataset, tmp_path):
     config = tmp_path / "run.toml"
     config.write_text(
-        f'dataset = "{tiny_dataset}"\n[[denoiser]]\nname = "noisy"\n'
+        f'dataset = "{tiny_dataset}"\nocr = "none"\n[[denoiser]]\nname = "noisy"\n'
         '[[denoiser]]\nname = "command"\nparams = { argv = ["false", "{input}", "{output}"] }\n'
     )
     result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out"), "-q"])
@@ -112,7 +124,9 @@ def test_alpha_warning_is_one_line(tmp_path, smooth_image):
     ref, _ = _images(tmp_path, smooth_image)
     rgba = np.dstack([np.rint(smooth_image * 255), np.full((48, 64), 255)]).astype(np.uint8)
     Image.fromarray(rgba, "RGBA").save(tmp_path / "alpha.png")
-    result = runner.invoke(app, ["score", str(ref), str(tmp_path / "alpha.png"), "--json"])
+    result = runner.invoke(
+        app, ["score", "--ocr", "none", str(ref), str(tmp_path / "alpha.png"), "--json"]
+    )
     assert result.exit_code == 0
     assert "warning: " in result.output and "alpha channel dropped" in result.output
 
@@ -121,7 +135,7 @@ def test_installed_console_script_runs(tmp_path, smooth_image):
     ref, out = _images(tmp_path, smooth_image)
     script = Path(sys.executable).parent / "evalkit"
     completed = subprocess.run(
-        [str(script), "score", str(ref), str(out), "--json"],
+        [str(script), "score", "--ocr", "none", str(ref), str(out), "--json"],
         capture_output=True,
         text=True,
         env={**os.environ, "COLUMNS": "120"},

@@ -17,6 +17,7 @@ def _run(manifest, out, sigma):
     config = RunConfig.from_dict(
         {
             "dataset": str(manifest),
+            "ocr": "none",
             "denoiser": [{"name": "gaussian", "label": "mine", "params": {"sigma": sigma}}],
         }
     )

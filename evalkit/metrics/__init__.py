@@ -169,6 +169,22 @@ for _spec in (
         summary="visual saliency-induced index (piq)",
         optional=True,
     ),
+    MetricSpec(
+        "ocr_cer",
+        "evalkit.ocr._metrics:ocr_character_error_rate",
+        higher_is_better=False,
+        range=(0.0, INF),
+        summary="mean character error rate of the text regions' readings (OCR)",
+        reads_text=True,
+    ),
+    MetricSpec(
+        "text_hallucinations",
+        "evalkit.ocr._metrics:count_text_hallucinations",
+        higher_is_better=False,
+        range=(0.0, INF),
+        summary="text regions the output turns confidently into other text (OCR)",
+        reads_text=True,
+    ),
 ):
     METRICS.register(_spec)
 del _spec

@@ -38,6 +38,9 @@ class MetricSpec:
     optional : bool
         True when the metric needs an extra package or weights file; optional
         metrics are not in the default set and may be unavailable.
+    reads_text : bool
+        True when the metric reads text with OCR: it says nothing about images
+        without text, and :func:`evalkit.score` fills it from its one OCR check.
     """
 
     name: str
@@ -49,6 +52,7 @@ class MetricSpec:
     map_target: str | None = None
     masked_target: str | None = None
     optional: bool = False
+    reads_text: bool = False
 
 
 METRICS: Registry[MetricSpec] = Registry("metric", "evalkit.metrics")

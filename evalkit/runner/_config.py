@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..scoring import DEFAULT_METRICS
+from ..scoring import DEFAULT_METRICS, TEXT_METRICS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,6 +48,7 @@ class RunConfig:
         dataset = "manifest.toml"
         metrics = ["psnr", "ssim"]
         align = true            # register and tone-match each reference to its noisy shot
+        ocr = "easyocr"         # text check engine, or "none"
         detectors = ["tone_shift", "highlight_clipping"]   # optional; default: all built-ins
 
         [detector_settings.oversharpening]                 # optional thresholds
@@ -74,6 +75,10 @@ class RunConfig:
     align : bool
         Register each reference to its noisy shot and match its exposure before
         scoring (:func:`evalkit.align.align_reference`), once per pair.
+    ocr : str or None
+        OCR engine of the text check (``None``: no text check). Pairs with text
+        regions in the manifest are read there, with their true strings; the
+        others have their text lines found on the reference.
     detectors : tuple of str or None
         Artifact detectors to run; ``None`` runs the built-in defaults.
     detector_settings : dict
@@ -86,9 +91,16 @@ class RunConfig:
     denoisers: tuple[DenoiserEntry, ...]
     metrics: tuple[str, ...] = DEFAULT_METRICS
     align: bool = True
+    ocr: str | None = "easyocr"
     detectors: tuple[str, ...] | None = None
     detector_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None
+
+    @property
+    def reported_metrics(self) -> tuple[str, ...]:
+        """The configured metrics, and the text check's when OCR runs."""
+        extra = [m for m in TEXT_METRICS if m not in self.metrics] if self.ocr else []
+        return (*self.metrics, *extra)
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> RunConfig:
@@ -108,7 +120,7 @@ class RunConfig:
     ) -> RunConfig:
         """Build a config from the TOML structure; relative paths are taken from ``base``."""
         where = source or "config"
-        known = {"dataset", "metrics", "denoiser", "align", "detectors", "detector_settings"}
+        known = {"dataset", "metrics", "denoiser", "align", "ocr", "detectors", "detector_settings"}
         unknown = set(document) - known
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
@@ -156,11 +168,15 @@ class RunConfig:
             isinstance(v, dict) for v in settings.values()
         ):
             raise ConfigError(f"{where}: [detector_settings.NAME] tables hold keyword arguments")
+        ocr = document.get("ocr", "easyocr")
+        if not isinstance(ocr, str):
+            raise ConfigError(f"{where}: 'ocr' must be an engine name or \"none\"")
         return cls(
             dataset=(base / document["dataset"]).resolve(),
             denoisers=tuple(denoisers),
             metrics=tuple(metrics),
             align=align,
+            ocr=None if ocr == "none" else ocr,
             detectors=tuple(detectors) if detectors is not None else None,
             detector_settings=settings,
             source=source,

@@ -46,9 +46,9 @@ class WorkItem:
         Score against the reference registered and tone-matched to the noisy shot.
     version : str
         evalkit version; part of every cache key.
-    detectors, detector_settings
-        Which artifact detectors run, with which thresholds (see
-        :func:`evalkit.score`).
+    ocr, detectors, detector_settings
+        The OCR engine of the text check, and which artifact detectors run with
+        which thresholds (see :func:`evalkit.score`).
     out : Path or None
         Results folder for output images and maps.
     timeout : float or None
@@ -71,6 +71,7 @@ class WorkItem:
     metrics: tuple[str, ...]
     align: bool
     version: str
+    ocr: str | None = None
     detectors: tuple[str, ...] | None = None
     detector_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     out: Path | None = None
@@ -98,6 +99,7 @@ class WorkItem:
             self.reference_hash,
             self.input_hash,
             self.align,
+            self.ocr,
             self.detectors,
             self.detector_settings,
             self.version,
@@ -141,6 +143,8 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
             alignment=_aligned(item, reference, noisy) if item.align else None,
             detectors=item.detectors,
             detector_settings=item.detector_settings,
+            ocr=item.ocr,
+            text_regions=item.pair.text_regions or None,
         )
     except Exception as exc:  # one failing denoiser or image never sinks the run
         message = str(exc) if isinstance(exc, EvalkitError) else f"{type(exc).__name__}: {exc}"

@@ -21,6 +21,7 @@ from ..detectors import DETECTORS
 from ..errors import ConfigError, EvalkitError
 from ..io import image_size
 from ..metrics import METRICS
+from ..ocr import OCR_ENGINES
 from ._config import RunConfig
 from ._executors import run_dask, run_processes, run_serial
 from ._items import WorkItem, file_hash
@@ -145,6 +146,11 @@ def run(
     if jobs < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs}")
     dataset = load_dataset(config.dataset)
+    if config.ocr is not None:
+        try:
+            OCR_ENGINES.get(config.ocr)
+        except KeyError as exc:
+            raise ConfigError(f"{config.source or 'config'}: {exc.args[0]}") from None
     for registry, names in ((METRICS, config.metrics), (DETECTORS, config.detectors or ())):
         for name in [*names, *(config.detector_settings if registry is DETECTORS else ())]:
             try:
@@ -207,9 +213,10 @@ def _work_items(dataset, config: RunConfig, out: Path | None) -> list[WorkItem]:
                     label=entry.label,
                     spec=DENOISERS.get(entry.name),
                     params=dict(entry.params),
-                    metrics=tuple(config.metrics),
+                    metrics=config.reported_metrics,
                     align=config.align,
                     version=__version__,
+                    ocr=config.ocr,
                     detectors=config.detectors,
                     detector_settings=config.detector_settings,
                     out=out,
@@ -306,7 +313,7 @@ def _result(records: list[dict], config: RunConfig, meta: dict) -> RunResult:
         if record["status"] != "ok":
             rows += [
                 {**base, "metric": m, "value": np.nan, "status": "failed", "error": record["error"]}
-                for m in config.metrics
+                for m in config.reported_metrics
             ]
             continue
         for metric, (value, status, error, _) in record["metrics"].items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,15 +15,13 @@ from evalkit.denoisers import make_denoiser
 from evalkit.inspection import inspect
 from evalkit.io import save_image
 
-SAMPLE = "datasets/sample/manifest.toml"
+SAMPLE_PATH = Path(__file__).resolve().parents[2] / "datasets" / "sample" / "manifest.toml"
 
 
 @pytest.fixture(scope="module")
 def desk():
     """The sample desk scene at ISO 3200: noisy shot, honest denoise, named regions."""
-    from pathlib import Path
-
-    pair = load_dataset(Path(__file__).resolve().parents[2] / SAMPLE)["desk-iso3200"]
+    pair = load_dataset(SAMPLE_PATH)["desk-iso3200"]
     _, noisy = pair.load()
     honest = make_denoiser("nlm").denoise(noisy)
     return noisy, honest, {region.name: region.bbox for region in pair.regions}
@@ -123,3 +122,25 @@ def test_real_noisy_shots_with_an_honest_denoise_get_no_critical_finding(shared_
             counts[finding.severity.value] += 1
     print("finding counts over the PolyU pairs:", counts)
     assert counts["critical"] == 0
+
+
+@pytest.mark.slow
+def test_a_changed_label_is_a_text_hallucination_at_its_place(desk):
+    from PIL import Image, ImageDraw, ImageFont
+
+    noisy, honest, _ = desk
+    pair = load_dataset(SAMPLE_PATH)["desk-iso3200"]
+    box = next(r.bbox for r in pair.text_regions if r.text == "keyboard")
+    x, y, w, h = box
+    canvas = Image.fromarray(np.rint(honest * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    paper = tuple(int(v) for v in np.rint(honest[y + 2, x + w - 2] * 255))
+    draw.rectangle([x, y, x + w, y + h], fill=paper)
+    draw.text((x + 4, y + 2), "kolyboard", fill=(30, 30, 30), font=ImageFont.load_default(size=40))
+    changed = np.asarray(canvas, np.float32) / 255
+    result = inspect(noisy, changed)
+    flagged = _serious(result, "text_hallucination")
+    assert any(_overlaps(f.bbox, box) for f in flagged)
+    assert all("noisy shot reads" in f.message for f in flagged)
+    untouched = inspect(noisy, honest)
+    assert _serious(untouched, "text_hallucination") == []

@@ -50,6 +50,7 @@ def make_results(folder, *, seed=0, sigma_scale=1.0, denoisers=None):
         {
             "dataset": str(data / "manifest.toml"),
             "metrics": ["psnr", "ssim"],
+            "ocr": "none",
             "denoiser": denoisers
             or [{"name": "noisy"}, {"name": "gaussian"}, {"name": "tv", "label": HOSTILE_LABEL}],
         }

@@ -27,7 +27,9 @@ def _copy_denoiser(label, seconds=0.0, **extra):
 
 
 def _config(manifest, *denoisers):
-    return RunConfig.from_dict({"dataset": str(manifest), "denoiser": list(denoisers)})
+    return RunConfig.from_dict(
+        {"dataset": str(manifest), "ocr": "none", "denoiser": list(denoisers)}
+    )
 
 
 def _comparable(table):
@@ -60,7 +62,7 @@ def test_database_holds_runs_items_and_metric_values(tiny_dataset, tmp_path):
 def test_killed_run_resumes_to_exactly_the_uninterrupted_result(tiny_dataset, tmp_path):
     denoisers = [_copy_denoiser(f"copy{i}", seconds=0.4) for i in range(4)]
     config_path = tmp_path / "run.toml"
-    lines = [f'dataset = "{tiny_dataset}"']
+    lines = [f'dataset = "{tiny_dataset}"', 'ocr = "none"']
     for d in denoisers:
         argv = ", ".join(f"'{a}'" for a in d["params"]["argv"])
         lines += [

@@ -11,7 +11,12 @@ from evalkit.runner import TABLE_COLUMNS, RunConfig, run
 
 def _config(manifest, *denoisers, metrics=("psnr", "ssim")):
     return RunConfig.from_dict(
-        {"dataset": str(manifest), "metrics": list(metrics), "denoiser": list(denoisers)}
+        {
+            "dataset": str(manifest),
+            "ocr": "none",
+            "metrics": list(metrics),
+            "denoiser": list(denoisers),
+        }
     )
 
 

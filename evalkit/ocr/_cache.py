@@ -1,0 +1,89 @@
+"""Process-wide caches keyed by image content, so each crop is read once.
+
+When ten denoisers are scored on one pair, the reference crops and the noisy
+crops are the same bytes every time; keying readings by a hash of the pixels
+(not by file name or object identity) makes the reference and the noisy shot
+read once per pair without the caller keeping any state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+def image_digest(image: np.ndarray) -> str:
+    """BLAKE2b digest of an array's shape, dtype and bytes (hex, 32 characters)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{image.shape}{image.dtype.str}".encode())
+    digest.update(np.ascontiguousarray(image).data)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """Counters of one cache since it was last cleared."""
+
+    hits: int
+    misses: int
+    size: int
+    maxsize: int
+
+
+class LruCache:
+    """A small thread-safe least-recently-used mapping with hit counters."""
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.hits = self.misses = 0
+
+    def info(self) -> CacheInfo:
+        with self._lock:
+            return CacheInfo(self.hits, self.misses, len(self._data), self.maxsize)
+
+
+# A reading is a short string and a float; thousands cost well under a megabyte.
+READINGS = LruCache(maxsize=20_000)
+# One entry per reference image (or annotated box) holds a few boxes.
+DETECTIONS = LruCache(maxsize=1_000)
+
+
+def cache_info() -> dict[str, CacheInfo]:
+    """Hit and miss counts of the OCR caches: ``{"readings": ..., "detections": ...}``."""
+    return {"readings": READINGS.info(), "detections": DETECTIONS.info()}
+
+
+def clear_cache() -> None:
+    """Forget every cached reading and detection, and reset the counters."""
+    READINGS.clear()
+    DETECTIONS.clear()

@@ -1,0 +1,541 @@
+"""Read every text region of a reference and of a candidate, and judge the difference."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..datasets import TextRegion
+from ..findings import Finding, Severity
+from ._cache import DETECTIONS, READINGS, image_digest
+from ._compare import (
+    character_diff,
+    character_error_rate,
+    describe_diff,
+    normalize_text,
+    word_error_rate,
+)
+from ._engine import BBox, OcrEngine, Reading, get_engine, to_uint8
+
+# Verdicts of a region, as they appear in ``TextCheck.entries[i]["verdict"]``.
+KEPT = "kept"
+RECOVERED = "recovered"
+HALLUCINATED = "hallucinated"
+LOST = "lost"
+LOST_IN_NOISY = "lost_in_noisy"
+AS_NOISY = "as_noisy"
+UNCERTAIN = "uncertain"
+UNJUDGED = "unjudged"
+
+# Margin around an annotated (tight) box, as a fraction of its height. The
+# recogniser is trained on crops with some background around the glyphs; on
+# rendered text a quarter of the height gave the highest confidences (0, 0.1,
+# 0.25 and 0.4 tried). Boxes from the detector already carry its 10 % margin and
+# read best as they are.
+ANNOTATION_MARGIN = 0.25
+# Annotated boxes at least this tall (pixels) are searched for several lines of
+# text with the detector; lower ones are read as one line, which saves a detector
+# pass per box (two lines of text in under 56 px are rare on labels and signs).
+MULTILINE_MIN_HEIGHT = 56
+# Enlargement of the crops read a second time to confirm a suspected hallucination.
+CONFIRM_SCALE = 1.5
+
+
+@dataclass(frozen=True)
+class OcrThresholds:
+    """The knobs of the verdicts, calibrated for EasyOCR's English model.
+
+    Confidences are the engine's own, in [0, 1]; CERs are edit distances per
+    character of the expected text. See ``docs/ocr.md`` for how they were chosen.
+
+    Attributes
+    ----------
+    reference_confidence : float
+        Least confidence for a reference reading to be trusted when the true
+        string is unknown. A region read below it is not judged (``unjudged``).
+    legible_confidence : float
+        Below this a reading counts as unreadable.
+    hallucination_confidence : float
+        Least confidence for a different reading of the output to count as
+        invented text rather than a misread of damaged text.
+    confidence_drop : float
+        An output reading that differs from the reference and has less than this
+        fraction of the reference's confidence counts as a loss of legibility.
+    legibility_cer : float
+        An output reading at least this far (CER) from the expected text counts
+        as a loss of legibility unless it is confident enough to be a hallucination.
+    hallucination_sharpness : float
+        Least ratio of the output's to the reference's mean gradient magnitude in
+        the region for a different reading to count as invented text. Invented
+        glyphs are crisp; a blur can make the recogniser read other letters with
+        some confidence, and that is a loss of legibility.
+    """
+
+    reference_confidence: float = 0.5
+    legible_confidence: float = 0.3
+    hallucination_confidence: float = 0.5
+    confidence_drop: float = 0.5
+    legibility_cer: float = 0.34
+    hallucination_sharpness: float = 0.6
+
+
+DEFAULT_THRESHOLDS = OcrThresholds()
+
+
+@dataclass(frozen=True)
+class TextCheck:
+    """What the OCR check found in one candidate.
+
+    Attributes
+    ----------
+    entries : list of dict
+        One JSON-ready dict per text region, in the order of the regions, with
+        the keys ``bbox`` ([x, y, w, h] in reference pixels), ``source``
+        (``"annotation"`` or ``"detected"``), ``true_text`` (or ``None``),
+        ``reference_text``, ``candidate_text``, ``noisy_text`` (``None`` without a
+        noisy shot), ``confidences`` ({"reference", "candidate", "noisy"}),
+        ``cer`` and ``wer`` of the candidate and ``noisy_cer`` of the noisy shot
+        (against the true string when known, else against the reference reading,
+        both normalised; ``None`` when the region is not judged), ``diff`` (the
+        character edits from that expected text to the candidate reading, see
+        :func:`~evalkit.ocr.character_diff`), ``hallucinated`` (bool) and
+        ``verdict``: ``kept``, ``recovered`` (unreadable or misread in the noisy
+        shot, right in the output), ``hallucinated``, ``lost`` (legibility lost by
+        the denoiser), ``lost_in_noisy`` (already lost in the noisy shot, not
+        blamed), ``as_noisy`` (reads differently, but as the noisy shot does),
+        ``uncertain`` (a small difference at low confidence) or ``unjudged``
+        (the reference itself cannot be read with confidence).
+    findings : list of Finding
+        ``text_hallucination`` (critical), ``text_legibility_loss`` (warning) and
+        ``text_recovered`` (info) findings, each with its region's box; score is
+        the region's CER.
+    metrics : dict
+        ``ocr_cer`` (mean candidate CER over judged regions, ``None`` if none),
+        ``text_hallucinations``, ``text_legibility_losses``, ``text_recovered``
+        and ``text_regions`` (counts).
+    engine : str
+        Name of the engine that read the text.
+    thresholds : OcrThresholds
+        The thresholds the verdicts used.
+    """
+
+    entries: list[dict[str, Any]]
+    findings: list[Finding]
+    metrics: dict[str, float | int | None]
+    engine: str
+    thresholds: OcrThresholds = field(default=DEFAULT_THRESHOLDS)
+
+
+def check_text(
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    noisy: np.ndarray | None = None,
+    regions: Sequence[TextRegion] | None = None,
+    engine: str | OcrEngine = "easyocr",
+    thresholds: OcrThresholds = DEFAULT_THRESHOLDS,
+) -> TextCheck:
+    """Read each text region in the reference, the candidate and the noisy shot, and judge.
+
+    Parameters
+    ----------
+    reference : ndarray of shape (H, W, 3) or (H, W)
+        The reference shot, float in [0, 1] (evalkit's canonical form).
+    candidate : ndarray of the same shape
+        A denoiser's output.
+    noisy : ndarray of the same shape, optional
+        The shot the candidate was made from. With it, text the noisy shot had
+        already lost is not blamed on the denoiser, and recovered text is credited.
+    regions : sequence of TextRegion, optional
+        Boxes (x, y, w, h) in reference pixels with, when known, the true string.
+        ``None`` finds lines of text on the reference with the engine's detector
+        (EasyOCR's when the engine cannot detect); cached by image content.
+    engine : str or OcrEngine, optional
+        Registry name in :data:`OCR_ENGINES` or an engine instance.
+    thresholds : OcrThresholds, optional
+        Verdict thresholds.
+
+    Returns
+    -------
+    TextCheck
+
+    Raises
+    ------
+    TypeError, ValueError
+        Inputs that are not images of one shape, or a box outside the image.
+    UnavailableError
+        The engine cannot run here (package or weights missing).
+    KeyError
+        An unknown engine name.
+
+    Notes
+    -----
+    Each annotated region is cropped with a margin of a quarter of its height
+    (detected ones carry the detector's margin) and read as one line; an annotated
+    box at least 56 px tall that the detector splits into several lines on the
+    reference is read line by line at those same places in every image. Readings
+    are cached by the crop's pixels, so across many candidates the reference and
+    noisy crops are read once. A candidate reading is expected to equal the true
+    string (when known) or the reference reading, after :func:`normalize_text`.
+    """
+    reference = _as_rgb(reference, "reference")
+    candidate = _as_rgb(candidate, "candidate")
+    if candidate.shape != reference.shape:
+        raise ValueError(
+            f"reference and candidate shapes differ: {reference.shape} vs {candidate.shape}"
+        )
+    if noisy is not None:
+        noisy = _as_rgb(noisy, "noisy")
+        if noisy.shape != reference.shape:
+            raise ValueError(
+                f"reference and noisy shapes differ: {reference.shape} vs {noisy.shape}"
+            )
+    ocr = get_engine(engine)
+    reference8 = to_uint8(reference)
+    if regions is None:
+        source = "detected"
+        regions = detect_text_regions(reference8, engine=ocr)
+    else:
+        source = "annotation"
+        regions = tuple(regions)
+        for region in regions:
+            _check_box(region.bbox, reference.shape)
+    candidate8 = to_uint8(candidate)
+    noisy8 = to_uint8(noisy) if noisy is not None else None
+
+    entries, findings = [], []
+    for region in regions:
+        if source == "annotation":
+            lines, margin = _lines_in_box(reference8, region.bbox, ocr)
+        else:
+            lines, margin = [region.bbox], 0.0
+        entry, finding = _judge(
+            region,
+            source,
+            _read_lines(reference8, lines, ocr, margin),
+            _read_lines(candidate8, lines, ocr, margin),
+            _read_lines(noisy8, lines, ocr, margin) if noisy8 is not None else None,
+            _sharpness_ratio(reference, candidate, region.bbox),
+            thresholds,
+            lambda lines=lines, margin=margin: (
+                _read_lines(reference8, lines, ocr, margin, scale=CONFIRM_SCALE),
+                _read_lines(candidate8, lines, ocr, margin, scale=CONFIRM_SCALE),
+            ),
+        )
+        entries.append(entry)
+        if finding is not None:
+            findings.append(finding)
+    findings.sort(key=lambda f: -Severity(f.severity).rank)
+    return TextCheck(
+        entries=entries,
+        findings=findings,
+        metrics=_summary(entries),
+        engine=ocr.name,
+        thresholds=thresholds,
+    )
+
+
+def detect_text_regions(
+    reference: np.ndarray, *, engine: str | OcrEngine = "easyocr"
+) -> tuple[TextRegion, ...]:
+    """Find lines of text in the reference; cached by image content.
+
+    Parameters
+    ----------
+    reference : ndarray of shape (H, W, 3)
+        Float in [0, 1], or uint8.
+    engine : str or OcrEngine, optional
+        Engine whose detector is used; EasyOCR's when it has none.
+
+    Returns
+    -------
+    tuple of TextRegion
+        One per line, ``text=None``, sorted top to bottom then left to right.
+    """
+    ocr = get_engine(engine)
+    if not ocr.can_detect:
+        ocr = get_engine("easyocr")
+    image = reference if reference.dtype == np.uint8 else to_uint8(_as_rgb(reference, "reference"))
+    key = ("image", ocr.name, image_digest(image))
+    boxes = DETECTIONS.get(key)
+    if boxes is None:
+        boxes = sorted(ocr.detect(image), key=lambda b: (b[1], b[0]))
+        DETECTIONS.put(key, boxes)
+    return tuple(TextRegion(bbox=box) for box in boxes)
+
+
+def _lines_in_box(image: np.ndarray, box: BBox, ocr: OcrEngine) -> tuple[list[BBox], float]:
+    """The lines of an annotated box and the margin to crop them with.
+
+    The detector's lines when it finds several stacked in the box (they carry the
+    detector's own margin), else the box itself, whose annotation is taken as tight.
+    """
+    if not ocr.can_detect or box[3] < MULTILINE_MIN_HEIGHT:
+        return [box], ANNOTATION_MARGIN
+    x, y, w, h = _padded(box, image.shape, ANNOTATION_MARGIN)
+    crop = image[y : y + h, x : x + w]
+    key = ("box", ocr.name, image_digest(crop))
+    lines = DETECTIONS.get(key)
+    if lines is None:
+        found = [(bx + x, by + y, bw, bh) for bx, by, bw, bh in ocr.detect(crop)]
+        lines = _stacked_lines(found)
+        DETECTIONS.put(key, lines or [])
+    return (lines, 0.0) if lines else ([box], ANNOTATION_MARGIN)
+
+
+def _stacked_lines(boxes: list[BBox]) -> list[BBox] | None:
+    """Group boxes into rows that do not overlap vertically; None if fewer than two rows."""
+    rows: list[list[BBox]] = []
+    for box in sorted(boxes, key=lambda b: b[1] + b[3] / 2):
+        centre = box[1] + box[3] / 2
+        if rows and rows[-1][-1][1] <= centre <= max(b[1] + b[3] for b in rows[-1]):
+            rows[-1].append(box)
+        else:
+            rows.append([box])
+    if len(rows) < 2:
+        return None
+    merged = []
+    for row in rows:
+        x0 = min(b[0] for b in row)
+        y0 = min(b[1] for b in row)
+        x1 = max(b[0] + b[2] for b in row)
+        y1 = max(b[1] + b[3] for b in row)
+        merged.append((x0, y0, x1 - x0, y1 - y0))
+    return merged
+
+
+def _read_lines(
+    image: np.ndarray, lines: list[BBox], ocr: OcrEngine, margin: float, *, scale: float = 1.0
+) -> Reading:
+    """Read each line box of ``image`` (cached by crop pixels) and join them."""
+    readings = []
+    for box in lines:
+        x, y, w, h = _padded(box, image.shape, margin)
+        crop = image[y : y + h, x : x + w]
+        if scale != 1.0:
+            import cv2
+
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        key = (ocr.name, image_digest(crop))
+        reading = READINGS.get(key)
+        if reading is None:
+            reading = ocr.read(crop)
+            READINGS.put(key, reading)
+        readings.append(reading)
+    if len(readings) == 1:
+        return readings[0]
+    text = " ".join(r.text for r in readings if r.text)
+    # Weighted by length, so a one-letter line does not outvote a sentence.
+    weights = np.array([max(len(r.text), 1) for r in readings], dtype=np.float64)
+    confidence = float(np.dot(weights, [r.confidence for r in readings]) / weights.sum())
+    return Reading(text, confidence)
+
+
+def _padded(box: BBox, shape: tuple[int, ...], margin: float) -> BBox:
+    x, y, w, h = box
+    margin = round(margin * h)
+    x0, y0 = max(0, x - margin), max(0, y - margin)
+    x1, y1 = min(shape[1], x + w + margin), min(shape[0], y + h + margin)
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def _judge(
+    region: TextRegion,
+    source: str,
+    reference: Reading,
+    candidate: Reading,
+    noisy: Reading | None,
+    sharpness: float,
+    th: OcrThresholds,
+    confirm: Callable[[], tuple[Reading, Reading]],
+) -> tuple[dict[str, Any], Finding | None]:
+    true = normalize_text(region.text) if region.text is not None else None
+    ref = normalize_text(reference.text)
+    out = normalize_text(candidate.text)
+    noi = normalize_text(noisy.text) if noisy is not None else None
+
+    def legible(reading: Reading, text: str) -> bool:
+        return bool(text) and reading.confidence >= th.legible_confidence
+
+    # What a faithful output may read as: the true string, and the reference
+    # reading when it can be trusted (the engine may misread the reference the
+    # same way it misreads a faithful output, e.g. "ő" read as "o").
+    trusted_reference = legible(reference, ref) and (
+        reference.confidence >= th.reference_confidence or ref == true
+    )
+    accepted = {t for t in (true, ref if trusted_reference else None) if t}
+    expected = true if true else ref
+
+    entry: dict[str, Any] = {
+        "bbox": list(region.bbox),
+        "source": source,
+        "true_text": region.text,
+        "reference_text": reference.text,
+        "candidate_text": candidate.text,
+        "noisy_text": noisy.text if noisy is not None else None,
+        "confidences": {
+            "reference": reference.confidence,
+            "candidate": candidate.confidence,
+            "noisy": noisy.confidence if noisy is not None else None,
+        },
+        "sharpness_ratio": sharpness,
+        "cer": None,
+        "wer": None,
+        "noisy_cer": None,
+        "diff": [],
+        "hallucinated": False,
+        "verdict": UNJUDGED,
+    }
+    if not accepted or (not trusted_reference and out != true):
+        # Neither a true string that the output matches nor a reading of the
+        # reference to compare with: nothing can be said about this region.
+        return entry, None
+
+    cer = character_error_rate(expected, out)
+    # Distance to the nearest acceptable reading: "kőłyboard" read as "kotyboard"
+    # in both reference and output is no change.
+    change = min(character_error_rate(t, out) for t in accepted)
+    closest = min(accepted, key=lambda t: character_error_rate(t, out))
+    diff = character_diff(closest, out)
+    noisy_ok = noi in accepted if noi is not None else None
+    entry.update(
+        cer=cer,
+        wer=word_error_rate(expected, out),
+        noisy_cer=character_error_rate(expected, noi) if noi is not None else None,
+        diff=diff,
+    )
+    shown = reference.text if trusted_reference else region.text
+    box = tuple(region.bbox)
+
+    if out in accepted:
+        if noisy is not None and not (noisy_ok and legible(noisy, noi)):
+            entry["verdict"] = RECOVERED
+            return entry, Finding(
+                "text_recovered",
+                Severity.INFO,
+                cer,
+                box,
+                f'text "{shown}" reads correctly in the output but not in the noisy shot '
+                f'(reads "{noisy.text}", confidence {noisy.confidence:.2f})',
+            )
+        entry["verdict"] = KEPT
+        return entry, None
+
+    if noi is not None and noi == out:
+        # The noisy shot already reads this way: the denoiser did not invent it.
+        entry["verdict"] = AS_NOISY
+        return entry, None
+
+    if not any(_has_word_char(e["reference"] + e["output"]) for e in diff):
+        # Only punctuation differs (":" read as "."): recognisers are unreliable on
+        # dots and dashes even in clean text, so it is no evidence either way.
+        entry["verdict"] = UNCERTAIN
+        return entry, None
+    # Letters only deleted is text lost (a blurred-away letter), not text invented.
+    invented = any(e["op"] != "delete" and _has_word_char(e["output"]) for e in diff)
+    if (
+        invented
+        and sharpness >= th.hallucination_sharpness
+        and legible(candidate, out)
+        and candidate.confidence >= th.hallucination_confidence
+    ):
+        # A second reading of both crops, enlarged, must see the same difference:
+        # on real photos a one-letter misread of the reference ("Objective" read
+        # "Oblective") otherwise makes a faithful output look changed.
+        reference2, candidate2 = confirm()
+        ref2, out2 = normalize_text(reference2.text), normalize_text(candidate2.text)
+        entry["confirmation"] = {
+            "reference_text": reference2.text,
+            "candidate_text": candidate2.text,
+        }
+        if out2 in accepted or ref2 in (out, out2):
+            entry["verdict"] = UNCERTAIN
+            return entry, None
+        entry.update(verdict=HALLUCINATED, hallucinated=True)
+        return entry, Finding(
+            "text_hallucination",
+            Severity.CRITICAL,
+            change,
+            box,
+            f'reference reads "{shown}", output reads "{candidate.text}" '
+            f"(CER {change:.2f}: {describe_diff(diff)})",
+        )
+
+    lost = (
+        not invented
+        or not legible(candidate, out)
+        or sharpness < th.hallucination_sharpness
+        or candidate.confidence < th.confidence_drop * reference.confidence
+        or change >= th.legibility_cer
+    )
+    if not lost:
+        entry["verdict"] = UNCERTAIN
+        return entry, None
+    if noisy is not None and not (noisy_ok and legible(noisy, noi)):
+        entry["verdict"] = LOST_IN_NOISY
+        return entry, None
+    entry["verdict"] = LOST
+    return entry, Finding(
+        "text_legibility_loss",
+        Severity.WARNING,
+        change,
+        box,
+        f'text "{shown}" became unreadable: output reads "{candidate.text}" '
+        f"(confidence {reference.confidence:.2f} → {candidate.confidence:.2f}, CER {change:.2f})",
+    )
+
+
+def _has_word_char(text: str) -> bool:
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+def _sharpness_ratio(reference: np.ndarray, candidate: np.ndarray, box: BBox) -> float:
+    """Mean gradient magnitude of the candidate over the reference's, in the box (grey)."""
+    x, y, w, h = box
+
+    def energy(image: np.ndarray) -> float:
+        grey = image[y : y + h, x : x + w].astype(np.float64).mean(axis=-1)
+        if min(grey.shape) < 2:
+            return 0.0
+        gy, gx = np.gradient(grey)
+        return float(np.hypot(gx, gy).mean())
+
+    reference_energy = energy(reference)
+    return energy(candidate) / reference_energy if reference_energy > 0 else 1.0
+
+
+def _summary(entries: list[dict[str, Any]]) -> dict[str, float | int | None]:
+    judged = [e["cer"] for e in entries if e["cer"] is not None]
+    verdicts = [e["verdict"] for e in entries]
+    return {
+        "ocr_cer": float(np.mean(judged)) if judged else None,
+        "text_hallucinations": verdicts.count(HALLUCINATED),
+        "text_legibility_losses": verdicts.count(LOST),
+        "text_recovered": verdicts.count(RECOVERED),
+        "text_regions": len(entries),
+    }
+
+
+def _as_rgb(image: Any, name: str) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(image).__name__}")
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{name} must have shape (H, W, 3) or (H, W), got {image.shape}")
+    if not np.issubdtype(image.dtype, np.floating):
+        raise TypeError(f"{name} must be a float array in [0, 1], got dtype {image.dtype}")
+    return image
+
+
+def _check_box(box: BBox, shape: tuple[int, ...]) -> None:
+    x, y, w, h = box
+    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > shape[1] or y + h > shape[0]:
+        raise ValueError(
+            f"text box {tuple(box)} is not inside the {shape[1]}x{shape[0]} image "
+            "(boxes are x, y, width, height)"
+        )

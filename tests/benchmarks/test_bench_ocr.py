@@ -1,0 +1,169 @@
+"""OCR cost: seconds per text region, and a 10-denoiser x 6-pair run with the cache.
+
+Compared in the same run with what a user would otherwise call: EasyOCR's
+``readtext`` (detector + recogniser) on each whole image. Marked slow: even one
+round reads a few hundred crops on a CPU.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ocr"))
+from _render import DEJAVU, Style, render
+
+from evalkit.datasets import TextRegion
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu fonts not installed"),
+]
+
+WORDS = [
+    "keyboard",
+    "Label 8",
+    "quick brown fox",
+    "Exit 12",
+    "Colour Lab",
+    "printer",
+    "Staff Offices",
+    "ISO 3200",
+    "monitor",
+    "Research",
+    "paper tray",
+    "Door 4B",
+    "coffee",
+    "Physical Testing",
+    "lamp",
+    "No entry",
+    "cable 7",
+    "notebook",
+    "Room 205",
+    "window",
+    "desk A3",
+    "charger",
+    "speaker",
+    "shelf 9",
+    "mouse",
+    "Warning",
+    "pencil",
+    "Lab 6",
+    "folder",
+    "Open",
+    "stapler",
+    "Push",
+    "camera",
+    "Floor 2",
+    "clock",
+    "Pull",
+]
+
+
+def dataset(n_pairs: int = 6, per_pair: int = 6):
+    pairs = []
+    for i in range(n_pairs):
+        lines = WORDS[i * per_pair : (i + 1) * per_pair]
+        reference, boxes = render(lines, Style(size=24 + 2 * (i % 3)), width=300)
+        rng = np.random.default_rng(i)
+        noisy = np.clip(reference + rng.normal(0, 0.06, reference.shape), 0, 1).astype(np.float32)
+        regions = [TextRegion(b, t) for b, t in zip(boxes, lines, strict=True)]
+        pairs.append((reference, noisy, regions))
+    return pairs
+
+
+def denoisers():
+    import cv2
+
+    def u8(f):
+        def run(x):
+            y = f((x * 255 + 0.5).astype(np.uint8))
+            return y.astype(np.float32) / 255
+
+        return run
+
+    return {
+        "identity": lambda x: x,
+        "gauss0.6": lambda x: cv2.GaussianBlur(x, (0, 0), 0.6),
+        "gauss1.0": lambda x: cv2.GaussianBlur(x, (0, 0), 1.0),
+        "gauss1.5": lambda x: cv2.GaussianBlur(x, (0, 0), 1.5),
+        "box3": lambda x: cv2.blur(x, (3, 3)),
+        "median3": u8(lambda x: cv2.medianBlur(x, 3)),
+        "bilateral": lambda x: cv2.bilateralFilter(x, 5, 0.1, 3),
+        "nlm3": u8(lambda x: cv2.fastNlMeansDenoisingColored(x, None, 3, 3, 7, 21)),
+        "nlm6": u8(lambda x: cv2.fastNlMeansDenoisingColored(x, None, 6, 6, 7, 21)),
+        "nlm10": u8(lambda x: cv2.fastNlMeansDenoisingColored(x, None, 10, 10, 7, 21)),
+    }
+
+
+@pytest.fixture(scope="module")
+def engine():
+    pytest.importorskip("easyocr")
+    from evalkit.ocr import get_engine
+
+    engine = get_engine("easyocr")
+    engine.reader  # noqa: B018 - load weights outside the timings
+    return engine
+
+
+def test_bench_seconds_per_text_region(benchmark, engine):
+    from evalkit.ocr import check_text, clear_cache
+
+    reference, noisy, regions = dataset(1)[0]
+
+    def run():
+        clear_cache()  # every crop read afresh: reference + candidate
+        return check_text(reference, noisy, regions=regions)
+
+    result = benchmark.pedantic(run, rounds=2, iterations=1)
+    assert len(result.entries) == len(regions)
+    # The library way: EasyOCR detector + recogniser on the whole two images.
+    start = time.perf_counter()
+    for image in (reference, noisy):
+        engine.reader.readtext((image * 255).astype(np.uint8))
+    library = time.perf_counter() - start
+    ours = benchmark.stats.stats.mean
+    benchmark.extra_info.update(
+        seconds_per_region=ours / (2 * len(regions)),
+        readtext_whole_images_s=library,
+        ratio_vs_readtext=ours / library,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
+
+
+def test_bench_ten_denoisers_on_six_pairs(benchmark, engine):
+    from evalkit.ocr import cache_info, check_text, clear_cache
+
+    pairs = dataset()
+    outputs = [[f(noisy) for f in denoisers().values()] for _, noisy, _ in pairs]
+
+    def run():
+        clear_cache()
+        checks = []
+        for (reference, noisy, regions), candidates in zip(pairs, outputs, strict=True):
+            for candidate in candidates:
+                checks.append(check_text(reference, candidate, noisy=noisy, regions=regions))
+        return checks
+
+    checks = benchmark.pedantic(run, rounds=1, iterations=1)
+    info = cache_info()["readings"]
+    n_regions = sum(len(r) for _, _, r in pairs)
+    # Reference and noisy crops are read once per pair: 2 x 36 of the misses; the
+    # other reads are the candidates (fewer when two outputs have equal crops).
+    assert info.misses <= n_regions * (2 + len(outputs[0]))
+    assert info.hits >= 2 * n_regions * (len(outputs[0]) - 1)
+    assert len(checks) == len(pairs) * len(outputs[0])
+    benchmark.extra_info.update(
+        checks=len(checks),
+        regions=n_regions,
+        reads=info.misses,
+        cache_hits=info.hits,
+        reads_without_cache=n_regions * 3 * len(outputs[0]),
+        hallucinations=sum(c.metrics["text_hallucinations"] for c in checks),
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
