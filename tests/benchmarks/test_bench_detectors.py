@@ -1,15 +1,14 @@
 """Cost of all detectors on a 20 MP pair vs one scikit-image SSIM on the same pair.
 
 Target (issue 5): every detector together faster than ``skimage.metrics.
-structural_similarity`` on the pair. Both run in the same session, so the ratio
-survives a machine loaded by others. ``make bench`` times them; ``make test``
+structural_similarity`` on the pair. Both are benchmarks of one group, run in
+the same session, so their ratio survives a machine loaded by others; it is read
+off ``make bench``'s table, not asserted (a timing is not a test). ``make test``
 runs them once (they are marked slow: a 20 MP pair needs ~1 GB per image copy
 in float64 for scikit-image).
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -61,14 +60,3 @@ def test_bench_skimage_ssim_20mp(benchmark, pair_20mp):
     reference, _, candidate = pair_20mp
     value = benchmark.pedantic(_skimage_ssim, args=(reference, candidate), rounds=1, iterations=1)
     assert 0 < value < 1
-
-
-def test_all_detectors_are_faster_than_one_skimage_ssim_on_20mp(pair_20mp):
-    reference, noisy, candidate = pair_20mp
-    start = time.perf_counter()
-    _run_detectors(reference, noisy, candidate)
-    detectors = time.perf_counter() - start
-    start = time.perf_counter()
-    _skimage_ssim(reference, candidate)
-    ssim = time.perf_counter() - start
-    assert detectors < ssim, f"detectors {detectors:.1f} s vs scikit-image SSIM {ssim:.1f} s"
