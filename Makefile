@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/evalkit run datasets/sample/demo.toml --out reports/demo
+	$(BIN)/evalkit run datasets/sample/demo.toml --out reports/demo --jobs 2
 	@echo "Report: reports/demo/index.html"
 
 test: install
