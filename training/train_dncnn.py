@@ -17,7 +17,13 @@ evalkit's simulated camera (``simulate_shot``) at a random ISO from 400 to 12800
 (log-uniform) as the input and at ISO 100 as the target, both rounded to 8 bits
 as the sample's PNGs are.
 
-Usage (from the repository root; about 20 minutes on 2 busy CPU cores)::
+The whole training set (4000 crops, 80 px, 8-bit noisy and target) is made
+once, in about a minute, and kept in memory as uint8; a training step only
+slices, flips and converts a batch. The cost is the network itself: about
+0.2 to 0.3 s per step of 32 patches of 64 px on one thread of a 2-core machine
+shared with other jobs (two threads were twice as slow there, see ``Config``).
+
+Usage (from the repository root; about 28 minutes on a shared 2-core machine)::
 
     nice -n 10 .venv/bin/python training/train_dncnn.py --out /tmp/dncnn
     # then compare with the committed weights (exit status 1 if > 0.2 dB apart):
@@ -25,7 +31,9 @@ Usage (from the repository root; about 20 minutes on 2 busy CPU cores)::
 
 ``--out evalkit/denoisers/weights`` rewrites the shipped weights, their
 ``training_config.json`` (configuration and measured PSNR) and ``SHA256SUMS``.
-``--quick`` trains a tiny run in seconds, for tests.
+``--finetune-only`` keeps the standard weights in ``--out`` and fine-tunes the
+aggressive variant again (about 3 minutes), to tune its target. ``--quick``
+trains a tiny run in seconds, for tests.
 """
 
 from __future__ import annotations
@@ -65,27 +73,36 @@ class Config:
     """Everything that determines the trained weights."""
 
     seed: int = 20240601
-    crops: int = 1600
+    crops: int = 4000
     crop_size: int = 80
     patch: int = 64
-    batch: int = 16
-    steps: int = 600
+    batch: int = 32
+    steps: int = 6000
     lr: float = 2e-3
-    finetune_steps: int = 150
+    finetune_steps: int = 400
     finetune_lr: float = 5e-4
     iso_min: float = 400.0
     iso_max: float = 12800.0
-    threads: int = 2
+    # One thread: on a 2-core machine shared with other jobs, two OpenMP threads
+    # spin-wait on each other and a step takes twice as long (measured 0.53 s
+    # against 0.25 s for a batch of 16 at a load average of 5).
+    threads: int = 1
+    # Held-out PSNR is printed every this many steps, to watch training only;
+    # no setting is selected by it.
+    eval_every: int = 1000
     architecture: dict = field(default_factory=lambda: {"features": 32, "depth": 8, "scale": 2})
     # Aggressive target: unsharp mask (sigma px, amount), contrast about 0.5 and
-    # saturation gains, applied to the ISO 100 target in sRGB.
+    # saturation gains, applied to the ISO 100 target in sRGB. The network learns
+    # only part of the push: at 1.15 its tone-curve slope was 1.11, below the
+    # tone_shift detector's 12 % warning; 1.25 gives 1.19 (chosen on the desk
+    # sample, the one held-out look at the aggressive variant).
     sharpen_sigma: float = 1.2
     sharpen_amount: float = 1.5
-    contrast: float = 1.15
-    saturation: float = 1.15
+    contrast: float = 1.25
+    saturation: float = 1.25
 
 
-QUICK = Config(crops=48, crop_size=48, patch=32, batch=4, steps=6, finetune_steps=3)
+QUICK = Config(crops=48, crop_size=48, patch=32, batch=4, steps=6, finetune_steps=3, eval_every=0)
 
 
 # --------------------------------------------------------------------------- data
@@ -234,14 +251,31 @@ def enhance(target: np.ndarray, config: Config) -> np.ndarray:
 
 
 def train(
-    model, noisy: np.ndarray, target: np.ndarray, *, steps: int, lr: float, config: Config, seed
+    model,
+    noisy: np.ndarray,
+    target: np.ndarray,
+    *,
+    steps: int,
+    lr: float,
+    config: Config,
+    seed,
+    manifest: Path | None = None,
 ):
-    """Adam with a cosine learning-rate decay, L1 loss, on random flipped patches."""
+    """Adam with a one-cycle learning rate, L1 loss, on random flipped patches.
+
+    The one-cycle schedule (Smith and Topor, 2019) warms up over the first 10 %
+    of ``steps`` to ``lr`` and anneals with a cosine to ``lr / 1000``: at a few
+    thousand steps it converges faster than a plain cosine decay from ``lr``.
+    With ``manifest``, the held-out PSNR is printed every ``config.eval_every``
+    steps (monitoring only).
+    """
     import torch
 
     generator = np.random.default_rng(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps, eta_min=lr / 100)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=lr, total_steps=steps, pct_start=0.1, final_div_factor=40
+    )
     noisy_t = torch.from_numpy(noisy).permute(0, 3, 1, 2)  # uint8, converted per batch
     target_t = torch.from_numpy(target).permute(0, 3, 1, 2)
     scale = 1.0 / 255 if target.dtype == np.uint8 else 1.0
@@ -267,7 +301,15 @@ def train(
         schedule.step()
         if step % 100 == 0 or step == steps - 1:
             elapsed = time.perf_counter() - started
-            print(f"  step {step:5d}  L1 {loss.item():.5f}  {elapsed:6.0f} s", flush=True)
+            print(
+                f"  step {step:5d}  L1 {loss.item():.5f}  {elapsed:6.0f} s"
+                f"  ({elapsed / (step + 1):.3f} s/step)",
+                flush=True,
+            )
+        if manifest and config.eval_every and (step + 1) % config.eval_every == 0:
+            psnr = evaluate(model.eval(), manifest)
+            model.train()
+            print(f"  step {step + 1:5d}  held-out PSNR {psnr}", flush=True)
     return model.eval()
 
 
@@ -290,11 +332,16 @@ def evaluate(model, manifest: Path) -> dict[str, float]:
     return scores
 
 
-def run(config: Config, out: Path, *, manifest: Path | None) -> dict:
-    """Make data, train both variants, save weights, config and checksums into ``out``."""
+def run(config: Config, out: Path, *, manifest: Path | None, finetune_only: bool = False) -> dict:
+    """Make data, train both variants, save weights, config and checksums into ``out``.
+
+    With ``finetune_only``, the standard variant is read from ``out`` (as a full
+    run left it) and only the aggressive variant is fine-tuned again from it;
+    the standard variant's record in ``out`` is kept.
+    """
     import torch
 
-    from evalkit.denoisers._learned import CHECKSUM_FILE, CONFIG_FILE, ResidualDnCNN
+    from evalkit.denoisers._learned import CONFIG_FILE, ResidualDnCNN
 
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -302,22 +349,35 @@ def run(config: Config, out: Path, *, manifest: Path | None) -> dict:
     started = time.perf_counter()
     print(f"making {config.crops} training crops", flush=True)
     noisy, target = make_dataset(config)
-    print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+    timings = {"data_s": round(time.perf_counter() - started, 1)}
+    print(f"  done in {timings['data_s']:.0f} s", flush=True)
 
-    print("training the standard variant", flush=True)
-    model = train(
-        ResidualDnCNN(**config.architecture),
-        noisy,
-        target,
-        steps=config.steps,
-        lr=config.lr,
-        config=config,
-        seed=config.seed + 1,
-    )
-    torch.save(model.state_dict(), out / "dncnn_standard.pt")
-    results = {"standard": evaluate(model, manifest)} if manifest else {}
+    model = ResidualDnCNN(**config.architecture)
+    if finetune_only:
+        previous = json.loads((out / CONFIG_FILE).read_text())
+        state = torch.load(out / "dncnn_standard.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+        model.eval()
+        results = {k: v for k, v in previous["sample_psnr_db"].items() if k == "standard"}
+        timings["standard_s"] = previous["phase_seconds"]["standard_s"]
+    else:
+        print("training the standard variant", flush=True)
+        model = train(
+            model,
+            noisy,
+            target,
+            steps=config.steps,
+            lr=config.lr,
+            config=config,
+            seed=config.seed + 1,
+            manifest=manifest,
+        )
+        timings["standard_s"] = round(time.perf_counter() - started - timings["data_s"], 1)
+        torch.save(model.state_dict(), out / "dncnn_standard.pt")
+        results = {"standard": evaluate(model, manifest)} if manifest else {}
 
     print("fine-tuning the aggressive variant", flush=True)
+    phase_started = time.perf_counter()
     enhanced = enhance(target.astype(np.float32) / 255, config)
     model = train(
         model,
@@ -327,7 +387,9 @@ def run(config: Config, out: Path, *, manifest: Path | None) -> dict:
         lr=config.finetune_lr,
         config=config,
         seed=config.seed + 2,
+        manifest=manifest,
     )
+    timings["aggressive_s"] = round(time.perf_counter() - phase_started, 1)
     torch.save(model.state_dict(), out / "dncnn_aggressive.pt")
     if manifest:
         results["aggressive"] = evaluate(model, manifest)
@@ -342,15 +404,34 @@ def run(config: Config, out: Path, *, manifest: Path | None) -> dict:
             "numpy": np.__version__,
             "python": platform.python_version(),
         },
-        "train_seconds": round(time.perf_counter() - started, 1),
+        # Data, standard training and fine-tuning, as if run in one go.
+        "train_seconds": round(sum(timings.values()), 1),
+        "phase_seconds": timings,
+        "load_average_1min_at_end": round(_load_average(), 2),
     }
+    write_record(out, record)
+    return record
+
+
+def write_record(out: Path, record: dict) -> None:
+    """Write ``training_config.json`` and the weights' ``SHA256SUMS`` into ``out``."""
+    from evalkit.denoisers._learned import CHECKSUM_FILE, CONFIG_FILE
+
     (out / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
     sums = [
         f"{hashlib.sha256((out / name).read_bytes()).hexdigest()}  {name}"
         for name in ("dncnn_standard.pt", "dncnn_aggressive.pt")
     ]
     (out / CHECKSUM_FILE).write_text("\n".join(sums) + "\n")
-    return record
+
+
+def _load_average() -> float:
+    try:
+        import os
+
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every platform
+        return float("nan")
 
 
 def check(out: Path, *, tolerance_db: float = 0.2) -> bool:
@@ -386,12 +467,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="do not train; compare --out's recorded PSNR with the committed weights",
     )
+    parser.add_argument(
+        "--finetune-only",
+        action="store_true",
+        help="keep --out's standard weights; fine-tune the aggressive variant again from them",
+    )
     args = parser.parse_args(argv)
     if args.check_only:
         return 0 if check(args.out) else 1
     config = QUICK if args.quick else Config()
     manifest = args.manifest if args.manifest.is_file() else None
-    record = run(config, args.out, manifest=manifest)
+    record = run(config, args.out, manifest=manifest, finetune_only=args.finetune_only)
     print(json.dumps(record["sample_psnr_db"], indent=2))
     return 0
 

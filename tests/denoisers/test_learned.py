@@ -109,42 +109,72 @@ def test_tile_not_aligned_to_the_unshuffle_grid_is_rejected():
 
 
 def test_aggressive_variant_sharpens_and_leaves_more_texture_than_standard(shots):
+    from evalkit.detectors import detect_oversharpening
+
     noisy, target = shots
     standard = denoise_dncnn(noisy, device="cpu")
     aggressive = denoise_dncnn(noisy, variant="aggressive", device="cpu")
     flat = (slice(50, 90), slice(70, 120))  # the plain blue-grey field
 
-    def detail(image):
-        from scipy.ndimage import laplace
-
-        return np.std([laplace(image[..., c]) for c in range(3)])
-
     # Invented texture: the flat field is rougher than the honest output's.
-    assert aggressive[flat].std(axis=(0, 1)).mean() > 1.3 * standard[flat].std(axis=(0, 1)).mean()
-    # Over-sharpening: more high-frequency energy overall than the target has.
-    assert detail(aggressive) > 1.2 * detail(target) > detail(standard) * 0.8
+    assert aggressive[flat].std(axis=(0, 1)).mean() > 1.15 * standard[flat].std(axis=(0, 1)).mean()
+    # Over-sharpening of the bars: more fine contrast than both the target and
+    # the noisy input have (detector ratio, 1.0 = as sharp as the scene). On
+    # this small scene the committed weights give 1.00 and 1.24; the desk test
+    # below checks the detector's own warning level on a real-size image.
+    sharpened = detect_oversharpening(target, aggressive, noisy=noisy).score
+    honest = detect_oversharpening(target, standard, noisy=noisy).score
+    assert honest < 1.1
+    assert sharpened > 1.15
     # Raised contrast: the bright square gets brighter, the dark bars darker.
-    assert aggressive[55:75, 15:45].mean() > standard[55:75, 15:45].mean() + 0.01
-    assert aggressive[12:38, 70:120].min() < standard[12:38, 70:120].min()
+    bright, bars = (slice(55, 75), slice(15, 45)), (slice(12, 38), slice(70, 120))
+    assert aggressive[bright].mean() > standard[bright].mean() + 0.02
+    dark = standard[bars].mean(axis=-1) < 0.3
+    assert aggressive[bars][dark].mean() < standard[bars][dark].mean() - 0.005
 
 
-@pytest.mark.slow
-def test_learned_denoiser_beats_every_classic_built_in_on_the_held_out_sample_pairs():
+def _sample_pairs():
     if not SAMPLE_MANIFEST.is_file():
         pytest.skip("the sample dataset is not present")
     import tomllib
 
-    from evalkit.denoisers import make_denoiser
     from evalkit.io import load_image
 
     pairs = tomllib.loads(SAMPLE_MANIFEST.read_text())["pair"]
-    loaded = [
-        (
+    return {
+        p["id"]: (
             load_image(SAMPLE_MANIFEST.parent / p["reference"]),
             load_image(SAMPLE_MANIFEST.parent / p["noisy"]),
         )
         for p in pairs
-    ]
+    }
+
+
+@pytest.mark.slow
+def test_detectors_flag_the_aggressive_variant_but_not_the_standard_one_on_the_desk():
+    from evalkit.detectors import run_detectors
+    from evalkit.findings import Severity
+
+    reference, noisy = _sample_pairs()["desk-iso800"]
+    names = ("oversharpening", "tone_shift")
+
+    def worst(variant):
+        out = denoise_dncnn(noisy, variant=variant, device="cpu")
+        return {
+            d.detector: d.worst for d in run_detectors(reference, out, noisy=noisy, names=names)
+        }
+
+    aggressive, standard = worst("aggressive"), worst("standard")
+    for name in names:
+        assert aggressive[name] is not None and aggressive[name].rank >= Severity.WARNING.rank
+        assert standard[name] is None, (name, standard[name])
+
+
+@pytest.mark.slow
+def test_learned_denoiser_beats_every_classic_built_in_on_the_held_out_sample_pairs():
+    from evalkit.denoisers import make_denoiser
+
+    loaded = list(_sample_pairs().values())
 
     def mean_psnr(denoise):
         return np.mean([_psnr(denoise(noisy), reference) for reference, noisy in loaded])
