@@ -50,6 +50,8 @@ def run_processes(items: Sequence[WorkItem], *, jobs: int) -> Iterator[dict[str,
                     )
                 except ProcessExpired as exc:
                     yield failure_record(item, f"worker process died ({exc})")
+                except Exception as exc:  # a broken pool fails its items, never the run
+                    yield failure_record(item, f"worker pool failed: {type(exc).__name__}: {exc}")
 
 
 def run_dask(items: Sequence[WorkItem], *, scheduler: str) -> Iterator[dict[str, Any]]:
