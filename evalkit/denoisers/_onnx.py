@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DenoiserError
-from ._tiling import check_model_io, check_tiling, from_model_output, run_tiled, to_model_input
+from ._tiling import TiledModel
 
 if TYPE_CHECKING:
-    from ..datasets import Pair
+    pass
 
 __all__ = ["OnnxModelDenoiser"]
 
 
 @dataclass(frozen=True)
-class OnnxModelDenoiser:
+class OnnxModelDenoiser(TiledModel):
     """An ONNX image-to-image model run by ONNX Runtime.
 
     Parameters
@@ -64,16 +64,7 @@ class OnnxModelDenoiser:
     _session: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        try:
-            output_range = check_model_io(
-                input_range=self.input_range,
-                output_range=self.output_range,
-                colour_order=self.colour_order,
-            )
-            check_tiling(tile=self.tile, overlap=self.overlap, multiple=self.multiple)
-        except ValueError as exc:
-            raise DenoiserError(f"{self.name}: {exc}") from None
-        object.__setattr__(self, "output_range", output_range)
+        output_range = self._check_options()
         object.__setattr__(self, "_session", self._open())
         object.__setattr__(
             self,
@@ -91,34 +82,12 @@ class OnnxModelDenoiser:
             },
         )
 
-    def denoise(self, noisy: np.ndarray, *, pair: Pair | None = None) -> np.ndarray:
-        out = run_tiled(
-            noisy, self._run, tile=self.tile, overlap=self.overlap, multiple=self.multiple
-        )
-        return np.clip(out, 0.0, 1.0, out=out)
-
-    def _run(self, tile: np.ndarray) -> np.ndarray:
-        array = to_model_input(
-            tile,
-            input_range=self.input_range,
-            colour_order=self.colour_order,
-            multiple=self.multiple,
-        )
+    def _forward(self, array: np.ndarray) -> np.ndarray:
         session = self._session
         (output,) = session.run(
             [session.get_outputs()[0].name], {session.get_inputs()[0].name: array}
         )
-        if output.shape != array.shape:
-            raise DenoiserError(
-                f"{self.name}: model returned shape {output.shape} for an input of shape "
-                f"{array.shape}"
-            )
-        return from_model_output(
-            output,
-            size=tile.shape[:2],
-            output_range=self.output_range,
-            colour_order=self.colour_order,
-        )
+        return output
 
     def _open(self):
         try:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import DenoiserError
+
 __all__ = [
     "check_model_io",
     "check_tiling",
@@ -204,3 +206,56 @@ def from_model_output(
     if output_range != 1:
         image = image / np.float32(output_range)
     return image
+
+
+class TiledModel:
+    """What the model adapters share: checked options, tiling and value conversion.
+
+    A subclass (a frozen dataclass with the fields ``name``, ``input_range``,
+    ``output_range``, ``colour_order``, ``tile``, ``overlap`` and ``multiple``)
+    implements :meth:`_forward`, one pass of its backend on a (1, 3, H, W)
+    float32 array, and calls :meth:`_check_options` from ``__post_init__``.
+    """
+
+    def denoise(self, noisy: np.ndarray, *, pair=None) -> np.ndarray:
+        out = run_tiled(
+            noisy, self._run, tile=self.tile, overlap=self.overlap, multiple=self.multiple
+        )
+        return np.clip(out, 0.0, 1.0, out=out)
+
+    def _check_options(self) -> float:
+        """Validate range, colour order and tiling; set and return the output range."""
+        try:
+            output_range = check_model_io(
+                input_range=self.input_range,
+                output_range=self.output_range,
+                colour_order=self.colour_order,
+            )
+            check_tiling(tile=self.tile, overlap=self.overlap, multiple=self.multiple)
+        except ValueError as exc:
+            raise DenoiserError(f"{self.name}: {exc}") from None
+        object.__setattr__(self, "output_range", output_range)
+        return output_range
+
+    def _run(self, tile: np.ndarray) -> np.ndarray:
+        array = to_model_input(
+            tile,
+            input_range=self.input_range,
+            colour_order=self.colour_order,
+            multiple=self.multiple,
+        )
+        output = self._forward(array)
+        if getattr(output, "shape", None) != array.shape:
+            shape = getattr(output, "shape", type(output).__name__)
+            raise DenoiserError(
+                f"{self.name}: model returned {shape} for an input of shape {array.shape}"
+            )
+        return from_model_output(
+            output,
+            size=tile.shape[:2],
+            output_range=self.output_range,
+            colour_order=self.colour_order,
+        )
+
+    def _forward(self, array: np.ndarray) -> np.ndarray:
+        raise NotImplementedError

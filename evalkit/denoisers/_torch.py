@@ -11,16 +11,16 @@ import numpy as np
 
 from .._registry import load_target
 from ..errors import DenoiserError
-from ._tiling import check_model_io, check_tiling, from_model_output, run_tiled, to_model_input
+from ._tiling import TiledModel
 
 if TYPE_CHECKING:
-    from ..datasets import Pair
+    pass
 
 __all__ = ["TorchModelDenoiser", "resolve_torch_device"]
 
 
 @dataclass(frozen=True)
-class TorchModelDenoiser:
+class TorchModelDenoiser(TiledModel):
     """A PyTorch image-to-image model, run tile by tile.
 
     Parameters
@@ -77,16 +77,7 @@ class TorchModelDenoiser:
     params: Mapping[str, Any] = field(init=False)
 
     def __post_init__(self):
-        try:
-            output_range = check_model_io(
-                input_range=self.input_range,
-                output_range=self.output_range,
-                colour_order=self.colour_order,
-            )
-            check_tiling(tile=self.tile, overlap=self.overlap, multiple=self.multiple)
-        except ValueError as exc:
-            raise DenoiserError(f"{self.name}: {exc}") from None
-        object.__setattr__(self, "output_range", output_range)
+        output_range = self._check_options()
         device = resolve_torch_device(self.device)
         if (self.path is None) == (self.model is None):
             raise DenoiserError(f"{self.name}: give exactly one of path and model")
@@ -110,34 +101,14 @@ class TorchModelDenoiser:
             },
         )
 
-    def denoise(self, noisy: np.ndarray, *, pair: Pair | None = None) -> np.ndarray:
-        out = run_tiled(
-            noisy, self._run, tile=self.tile, overlap=self.overlap, multiple=self.multiple
-        )
-        return np.clip(out, 0.0, 1.0, out=out)
-
-    def _run(self, tile: np.ndarray) -> np.ndarray:
+    def _forward(self, array: np.ndarray) -> np.ndarray:
         import torch
 
-        array = to_model_input(
-            tile,
-            input_range=self.input_range,
-            colour_order=self.colour_order,
-            multiple=self.multiple,
-        )
         with torch.inference_mode():
             output = self.model(torch.from_numpy(array).to(self.device))
-        if not isinstance(output, torch.Tensor) or output.shape != array.shape:
-            shape = getattr(output, "shape", type(output).__name__)
-            raise DenoiserError(
-                f"{self.name}: model returned {shape} for an input of shape {array.shape}"
-            )
-        return from_model_output(
-            output.float().cpu().numpy(),
-            size=tile.shape[:2],
-            output_range=self.output_range,
-            colour_order=self.colour_order,
-        )
+        if not isinstance(output, torch.Tensor):
+            return output  # refused, with its type, by TiledModel._run
+        return output.float().cpu().numpy()
 
     def _load(self, device):
         import torch
