@@ -9,7 +9,6 @@ faint detail was real) is not reported.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -30,9 +29,9 @@ from .detectors._blind import (
     detect_texture_hallucination_blind,
 )
 from .findings import Finding, Severity
-from .io import check_same_size, load_image
+from .io import check_same_size
 from .noise import analyze_residual, estimate_noise_profile
-from .scoring import ScoreResult, display_map
+from .scoring import ImageLike, ScoreResult, as_image, display_map
 
 #: Standard deviation, in pixels, of the blur that turns both images into
 #: comparable estimates of the scene's tones: it averages away the noise of the
@@ -49,8 +48,6 @@ DETAIL_WARNING = 0.4
 #: 0.86 into one-letter variants ("Friday" to "Frlday") that no one would call
 #: invented, while changed labels were read at 0.99 or more.
 NOISY_READING_CONFIDENCE = 0.95
-
-ImageLike = np.ndarray | str | os.PathLike
 
 
 def inspect(
@@ -101,8 +98,8 @@ def inspect(
     """
     import cv2
 
-    noisy_image, noisy_name = _as_image(noisy, "noisy")
-    candidate_image, candidate_name = _as_image(candidate, "candidate")
+    noisy_image, noisy_name = as_image(noisy, "noisy")
+    candidate_image, candidate_name = as_image(candidate, "candidate")
     check_same_size(noisy_image, candidate_image, names=(noisy_name, candidate_name))
     settings = settings or {}
 
@@ -222,12 +219,6 @@ def _without_reference(finding: Finding) -> Finding:
         return finding
     message = finding.message.replace("the reference", "the noisy shot")
     return replace(finding, message=f"{message} ({NO_REFERENCE})")
-
-
-def _as_image(image: ImageLike, role: str) -> tuple[np.ndarray, str]:
-    if isinstance(image, np.ndarray):
-        return image, role
-    return load_image(image), str(image)
 
 
 __all__ = ["inspect"]

@@ -141,12 +141,12 @@ def score(
     KeyError
         An unknown metric name (with suggestions).
     """
-    reference_image, reference_name = _as_image(reference, "reference")
-    candidate_image, candidate_name = _as_image(candidate, "candidate")
+    reference_image, reference_name = as_image(reference, "reference")
+    candidate_image, candidate_name = as_image(candidate, "candidate")
     check_same_size(reference_image, candidate_image, names=(reference_name, candidate_name))
     noisy_image = None
     if noisy is not None:
-        noisy_image, noisy_name = _as_image(noisy, "noisy")
+        noisy_image, noisy_name = as_image(noisy, "noisy")
         check_same_size(reference_image, noisy_image, names=(reference_name, noisy_name))
         if alignment is None and align:
             from .align import align_reference
@@ -268,7 +268,8 @@ def _uncrop(
     return full
 
 
-def _as_image(image: ImageLike, role: str) -> tuple[np.ndarray, str]:
+def as_image(image: ImageLike, role: str) -> tuple[np.ndarray, str]:
+    """``(array, name for messages)`` of an array or an image file (read by evalkit.io)."""
     if isinstance(image, np.ndarray):
         return image, role
     return load_image(image), str(image)
