@@ -170,18 +170,21 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
     }
 
 
-# The alignment of the pair this process scored last: items of one pair usually
-# follow each other, and aligning a 20 MP reference takes seconds. One pair only,
-# so a worker holds one reference, not the dataset.
+# The alignment of the pair this process scored last: the executors hand a worker
+# the items of one pair in a row, and aligning a 20 MP reference takes seconds. One
+# pair only, so a worker holds one reference, not the dataset.
 _ALIGNMENT: dict[tuple[str, str], Alignment] = {}
 
 
 def _aligned(item: WorkItem, reference: np.ndarray, noisy: np.ndarray) -> Alignment:
     key = (item.reference_hash, item.input_hash)
-    if key not in _ALIGNMENT:
+    # Read once: on a dask worker another thread may replace the entry meanwhile.
+    alignment = _ALIGNMENT.get(key)
+    if alignment is None:
+        alignment = align_reference(reference, noisy)
         _ALIGNMENT.clear()
-        _ALIGNMENT[key] = align_reference(reference, noisy)
-    return _ALIGNMENT[key]
+        _ALIGNMENT[key] = alignment
+    return alignment
 
 
 def failure_record(item: WorkItem, message: str) -> dict[str, Any]:
