@@ -113,7 +113,6 @@ def fit_exposure(reference: np.ndarray, noisy: np.ndarray, *, model: str = "line
     With fewer than 3 usable bins the fit is the identity (gain 1, offset 0) and
     ``fraction_used`` is 0.
     """
-    from scipy.optimize import isotonic_regression
     from scipy.stats import theilslopes
 
     if model not in MODELS:
@@ -155,7 +154,7 @@ def fit_exposure(reference: np.ndarray, noisy: np.ndarray, *, model: str = "line
         gains.append(float(slope))
         offsets.append(float(intercept))
         xs.append(bin_x)
-        ys.append(isotonic_regression(bin_y, weights=counts, increasing=True).x)
+        ys.append(_monotone(bin_y, counts) if model == "curve" else bin_y)
     return ExposureFit(
         model=model,
         gain=tuple(gains),
@@ -164,6 +163,13 @@ def fit_exposure(reference: np.ndarray, noisy: np.ndarray, *, model: str = "line
         curve_y=tuple(ys) if model == "curve" else None,
         fraction_used=float(np.mean(used)),
     )
+
+
+def _monotone(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    # Imported here: scipy.optimize takes a quarter of a second, and only the curve needs it.
+    from scipy.optimize import isotonic_regression
+
+    return isotonic_regression(values, weights=weights, increasing=True).x
 
 
 def _binned_means(x: np.ndarray, y: np.ndarray, key: np.ndarray):

@@ -9,10 +9,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .. import __version__
 from ..datasets import load_dataset
@@ -23,10 +22,15 @@ from ..io import image_size
 from ..metrics import METRICS
 from ..ocr import OCR_ENGINES
 from ._config import RunConfig
-from ._executors import run_dask, run_processes, run_serial
+from ._executors import run_dask, run_processes, run_serial, start_fork_server
 from ._items import WorkItem, file_hash
 from ._provenance import provenance
 from ._store import ResultStore
+
+if TYPE_CHECKING:
+    # Imported where tables are built: worker processes import this package to run
+    # items and never need pandas, which takes a third of a second to import.
+    import pandas as pd
 
 log = logging.getLogger("evalkit.runner")
 
@@ -145,6 +149,9 @@ def run(
         config = RunConfig.from_toml(config)
     if jobs < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs}")
+    local_workers = not scheduler and (jobs > 1 or any(entry.timeout for entry in config.denoisers))
+    if local_workers:
+        start_fork_server()  # its imports overlap the checks and hashing below
     dataset = load_dataset(config.dataset)
     if config.ocr is not None:
         try:
@@ -170,7 +177,7 @@ def run(
         log.info("%d items; %d reused from earlier runs", len(items), len(records))
         if scheduler:
             results = run_dask(todo, scheduler=scheduler)
-        elif jobs > 1 or any(item.timeout for item in todo):
+        elif local_workers:
             results = run_processes(todo, jobs=jobs)
         else:
             results = run_serial(todo)
@@ -299,6 +306,8 @@ def _recorded(
 
 
 def _result(records: list[dict], config: RunConfig, meta: dict) -> RunResult:
+    import pandas as pd
+
     rows, findings, texts = [], [], []
     alignments = {}
     for record in records:

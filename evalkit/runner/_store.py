@@ -32,9 +32,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd  # imported by the readers below; workers only write
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -231,8 +232,12 @@ class ResultStore:
 
     def items(self, run_id: int) -> pd.DataFrame:
         """The ``items`` rows of one run."""
+        import pandas as pd
+
         return pd.read_sql("SELECT * FROM items WHERE run_id = ?", self._db, params=(run_id,))
 
     def runs(self) -> pd.DataFrame:
         """Every recorded run, oldest first."""
+        import pandas as pd
+
         return pd.read_sql("SELECT run_id, created FROM runs ORDER BY run_id", self._db)
