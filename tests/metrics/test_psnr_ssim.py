@@ -78,6 +78,27 @@ def test_psnr_on_16bit_codes_uses_the_given_data_range(rng):
     assert psnr(reference, candidate, data_range=65535) == pytest.approx(expected, abs=1e-9)
 
 
+@pytest.mark.parametrize("metric", [psnr, ssim])
+def test_value_does_not_depend_on_the_thread_count(metric, rng):
+    # A serial run (all cores) and a run in one-thread workers must give the same
+    # table; long reductions split over threads round differently.
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    reference = rng.random((600, 700, 3), dtype=np.float32)
+    candidate = np.clip(reference + rng.normal(0, 0.05, reference.shape), 0, 1).astype(np.float32)
+    values = []
+    default = cv2.getNumThreads()
+    try:
+        for threads in (1, 2):
+            cv2.setNumThreads(threads)
+            with threadpool_limits(threads):
+                values.append(metric(reference, candidate))
+    finally:
+        cv2.setNumThreads(default)
+    assert values[0] == values[1]
+
+
 def test_psnr_is_inf_for_identical_images(smooth_image):
     assert psnr(smooth_image, smooth_image) == float("inf")
 
