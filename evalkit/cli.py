@@ -177,7 +177,7 @@ def run(
             scheduler=scheduler if executor is Executor.dask else None,
             progress=progress,
         )
-        report = write_report(result, out)
+        report = write_report(result, out, jobs=jobs)
     failures = result.failures
     items = result.table.drop_duplicates(["pair", "denoiser"])
     typer.echo(
@@ -234,6 +234,7 @@ def report(
         typer.Argument(help="Results folder of a run; a second one is a baseline to compare."),
     ],
     out: Annotated[Path, typer.Option(help="Folder for index.html.")] = Path("reports/latest"),
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Processes drawing images.")] = 1,
 ) -> None:
     """Write an HTML report of a results folder (optionally against a baseline run)."""
     from .report import write_report
@@ -242,7 +243,8 @@ def report(
         typer.echo("error: give one results folder, or two to compare (run, baseline)", err=True)
         raise typer.Exit(2)
     with _user_errors():
-        index = write_report(results[0], out, compare=results[1] if len(results) == 2 else None)
+        baseline = results[1] if len(results) == 2 else None
+        index = write_report(results[0], out, compare=baseline, jobs=jobs)
     typer.echo(f"wrote {index}")
 
 

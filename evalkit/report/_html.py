@@ -20,10 +20,15 @@ from __future__ import annotations
 import json
 import logging
 import math
+import multiprocessing
 import os
 import shutil
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from datetime import datetime
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +55,7 @@ WORST_SHOWN = 3
 _THUMB_SIZE = 320
 
 
-def write_report(results, out: str | os.PathLike, *, compare=None) -> Path:
+def write_report(results, out: str | os.PathLike, *, compare=None, jobs: int = 1) -> Path:
     """Write a self-contained HTML report of a run into the folder ``out``.
 
     Parameters
@@ -64,6 +69,8 @@ def write_report(results, out: str | os.PathLike, *, compare=None) -> Path:
         network and no server.
     compare : RunResult or path, optional
         A baseline run; adds ``compare.html`` with what got better and worse.
+    jobs : int, optional
+        Processes that draw the pairs' images and crops (one pair each at a time).
 
     Returns
     -------
@@ -92,10 +99,18 @@ def write_report(results, out: str | os.PathLike, *, compare=None) -> Path:
 
     board = leaderboard(bundle)
     palette = colours(bundle.denoisers)
-    plots = _plots(bundle, board, out, palette)
     dataset_pairs, dataset_note = _dataset_pairs(bundle)
     ranked = [row.denoiser for row in board.rows]
-    pairs = _pair_pages_data(bundle, dataset_pairs, out, ranked)
+    with ExitStack() as stack:
+        pool = None
+        if jobs > 1 and len(bundle.pairs) > 1:
+            context = multiprocessing.get_context("forkserver")
+            workers = min(jobs, len(bundle.pairs))
+            pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
+        # With a pool the pairs are drawn while this process makes the plots.
+        pages = _pair_pages(bundle, dataset_pairs, out, ranked, pool)
+        plots = _plots(bundle, board, out, palette)
+        pairs = list(pages)
     worst = _worst_cases(bundle, pairs)
     comparison = compare_runs(bundle, baseline) if baseline is not None else None
 
@@ -231,11 +246,43 @@ def _dataset_pairs(bundle: ResultsBundle) -> tuple[dict[str, Any], str | None]:
     return {pair.id: pair for pair in dataset}, None
 
 
-def _pair_pages_data(
-    bundle: ResultsBundle, dataset_pairs: dict, out: Path, ranked: list[str]
-) -> list[dict]:
-    """Write each pair's images and crops; return what its page shows.
+def _pair_pages(
+    bundle: ResultsBundle,
+    dataset_pairs: dict,
+    out: Path,
+    ranked: list[str],
+    pool: ProcessPoolExecutor | None,
+) -> Iterator[dict]:
+    """Each pair's page data, in run order, drawn in ``pool`` or here as consumed.
 
+    Drawing (decoding, resizing and encoding images) is most of a report's time,
+    so a pool draws one pair per process.
+    """
+    keys: dict[str, None] = {}  # ordered, with a set's lookup
+    for pair_id in bundle.pairs:
+        key = slug(pair_id)
+        while key in keys:  # a slug is unique per name, but be safe with truncation
+            key += "_"
+        keys[key] = None
+    draw = pool.map if pool is not None else map
+    return draw(
+        _pair_page,
+        [bundle.for_pair(pair_id) for pair_id in bundle.pairs],
+        bundle.pairs,
+        list(keys),
+        [dataset_pairs.get(pair_id) for pair_id in bundle.pairs],
+        repeat(out),
+        repeat(ranked),
+    )
+
+
+def _pair_page(
+    bundle: ResultsBundle, pair_id: str, key: str, pair, out: Path, ranked: list[str]
+) -> dict:
+    """Write one pair's images and crops; return what its page shows.
+
+    ``bundle`` holds this pair's rows only; ``pair`` is the dataset's pair (its
+    reference and noisy images), ``None`` when the dataset could not be read.
     Outputs are listed best first (``ranked``), so the viewer opens on the
     noisy shot against the best denoiser.
     """
@@ -246,141 +293,125 @@ def _pair_pages_data(
     ok = table[table["status"] == "ok"]
     findings = bundle.findings
     texts = bundle.text
-    pages = []
-    used_slugs: set[str] = set()
-    for pair_id in bundle.pairs:
-        key = slug(pair_id)
-        while key in used_slugs:  # a slug is unique per name, but be safe with truncation
-            key += "_"
-        used_slugs.add(key)
-        image_dir = Path("images") / key
-        crop_dir = Path("crops") / key
-        rows = table[table["pair"] == pair_id]
-        first = rows.iloc[0]
-        pair = dataset_pairs.get(pair_id)
-        layers: list[dict] = []
-        size = None  # (width, height) of the display copies
-        full = None  # (width, height) of the originals
-        originals: dict[str, np.ndarray] = {}
-        notes: list[str] = []
-        if pair is not None:
+    image_dir = Path("images") / key
+    crop_dir = Path("crops") / key
+    rows = table[table["pair"] == pair_id]
+    first = rows.iloc[0]
+    layers: list[dict] = []
+    size = None  # (width, height) of the display copies
+    full = None  # (width, height) of the originals
+    originals: dict[str, np.ndarray] = {}
+    notes: list[str] = []
+    if pair is not None:
+        try:
+            reference, noisy = pair.load()
+        except EvalkitError as exc:
+            notes.append(str(exc))
+        else:
+            full = (reference.shape[1], reference.shape[0])
+            originals = {"reference": reference, "noisy": noisy}
+            size = save_display(reference, out / image_dir / "reference.jpg")
+            save_display(noisy, out / image_dir / "noisy.jpg")
+            _thumbnail(reference, out / image_dir / "thumb.jpg")
+            layers.append(
+                _layer("reference", "reference shot", "reference", image_dir / "reference.jpg")
+            )
+            layers.append(_layer("noisy", "noisy shot", "noisy", image_dir / "noisy.jpg"))
+
+    pair_findings = findings[findings["pair"] == pair_id]
+    finding_rows: list[dict] = []
+    for denoiser in ranked:
+        output = bundle.output_path(pair_id, denoiser)
+        candidate = None
+        dslug = slug(denoiser)
+        if output is not None:
             try:
-                reference, noisy = pair.load()
+                candidate = load_image(output)
             except EvalkitError as exc:
                 notes.append(str(exc))
-            else:
-                full = (reference.shape[1], reference.shape[0])
-                originals = {"reference": reference, "noisy": noisy}
-                size = save_display(reference, out / image_dir / "reference.jpg")
-                save_display(noisy, out / image_dir / "noisy.jpg")
-                _thumbnail(reference, out / image_dir / "thumb.jpg")
-                layers.append(
-                    _layer("reference", "reference shot", "reference", image_dir / "reference.jpg")
-                )
-                layers.append(_layer("noisy", "noisy shot", "noisy", image_dir / "noisy.jpg"))
-
-        pair_findings = findings[findings["pair"] == pair_id]
-        finding_rows: list[dict] = []
-        for denoiser in ranked:
-            output = bundle.output_path(pair_id, denoiser)
-            candidate = None
-            dslug = slug(denoiser)
-            if output is not None:
+        if candidate is not None:
+            if full is None:
+                full = (candidate.shape[1], candidate.shape[0])
+            shown = save_display(candidate, out / image_dir / f"out-{dslug}.jpg")
+            size = size or shown
+            if not (out / image_dir / "thumb.jpg").exists():
+                _thumbnail(candidate, out / image_dir / "thumb.jpg")
+            maps = []
+            for name, path in bundle.map_paths(pair_id, denoiser).items():
+                target = image_dir / f"out-{dslug}.map-{slug(name)}.jpg"
                 try:
-                    candidate = load_image(output)
+                    values = load_image(path)[..., 0]
                 except EvalkitError as exc:
                     notes.append(str(exc))
-            if candidate is not None:
-                if full is None:
-                    full = (candidate.shape[1], candidate.shape[0])
-                shown = save_display(candidate, out / image_dir / f"out-{dslug}.jpg")
-                size = size or shown
-                if not (out / image_dir / "thumb.jpg").exists():
-                    _thumbnail(candidate, out / image_dir / "thumb.jpg")
-                maps = []
-                for name, path in bundle.map_paths(pair_id, denoiser).items():
-                    target = image_dir / f"out-{dslug}.map-{slug(name)}.jpg"
-                    try:
-                        values = load_image(path)[..., 0]
-                    except EvalkitError as exc:
-                        notes.append(str(exc))
-                        continue
-                    save_heat_map(values, out / target, size=size)
-                    maps.append({"name": name, "src": _url(target)})
-                layer = _layer(
-                    f"out:{denoiser}", denoiser, "output", image_dir / f"out-{dslug}.jpg"
+                    continue
+                save_heat_map(values, out / target, size=size)
+                maps.append({"name": name, "src": _url(target)})
+            layer = _layer(f"out:{denoiser}", denoiser, "output", image_dir / f"out-{dslug}.jpg")
+            layer["denoiser"] = denoiser
+            layer["maps"] = maps
+            layers.append(layer)
+        # Findings of this denoiser, with crops of their boxes.
+        for number, finding in enumerate(
+            pair_findings[pair_findings["denoiser"] == denoiser].itertuples(index=False)
+        ):
+            finding_rows.append(
+                _finding_entry(
+                    finding,
+                    anchor=f"f-{dslug}-{number}",
+                    candidate=candidate,
+                    originals=originals,
+                    out=out,
+                    crop_dir=crop_dir,
+                    name=f"{dslug}-{number}",
+                    full=full,
                 )
-                layer["denoiser"] = denoiser
-                layer["maps"] = maps
-                layers.append(layer)
-            # Findings of this denoiser, with crops of their boxes.
-            for number, finding in enumerate(
-                pair_findings[pair_findings["denoiser"] == denoiser].itertuples(index=False)
-            ):
-                finding_rows.append(
-                    _finding_entry(
-                        finding,
-                        anchor=f"f-{dslug}-{number}",
-                        candidate=candidate,
-                        originals=originals,
-                        out=out,
-                        crop_dir=crop_dir,
-                        name=f"{dslug}-{number}",
-                        full=full,
-                    )
-                )
-            del candidate
-        finding_rows.sort(
-            key=lambda f: (
-                SEVERITIES.index(f["severity"]) if f["severity"] in SEVERITIES else 9,
-                -(f["score"] or 0),
             )
+        del candidate
+    finding_rows.sort(
+        key=lambda f: (
+            SEVERITIES.index(f["severity"]) if f["severity"] in SEVERITIES else 9,
+            -(f["score"] or 0),
         )
+    )
 
-        metric_rows = []
-        for denoiser in bundle.denoisers:
-            values = ok[(ok["pair"] == pair_id) & (ok["denoiser"] == denoiser)]
-            metric_rows.append(
-                {
-                    "denoiser": denoiser,
-                    "values": dict(zip(values["metric"], values["value"], strict=True)),
-                    "status": _status(rows[rows["denoiser"] == denoiser]),
-                }
-            )
-        text_by_denoiser = []
-        for denoiser in bundle.denoisers:
-            entries = [
-                t
-                for t in texts
-                if str(t.get("pair")) == pair_id and str(t.get("denoiser")) == denoiser
-            ]
-            if entries:
-                text_by_denoiser.append({"denoiser": denoiser, "rows": text_rows(entries)})
-        counts = {s: int((pair_findings["severity"] == s).sum()) for s in SEVERITIES}
-        pages.append(
+    metric_rows = []
+    for denoiser in bundle.denoisers:
+        values = ok[(ok["pair"] == pair_id) & (ok["denoiser"] == denoiser)]
+        metric_rows.append(
             {
-                "id": pair_id,
-                "slug": key,
-                "page": f"pairs/{key}.html",
-                "iso": _maybe_number(first.get("iso")),
-                "camera": first.get("camera") if isinstance(first.get("camera"), str) else None,
-                "layers": layers,
-                "width": size[0] if size else None,
-                "height": size[1] if size else None,
-                "full_width": full[0] if full else None,
-                "full_height": full[1] if full else None,
-                "thumb": _url(image_dir / "thumb.jpg")
-                if (out / image_dir / "thumb.jpg").exists()
-                else None,
-                "findings": finding_rows,
-                "finding_counts": counts,
-                "metrics": metric_rows,
-                "text": text_by_denoiser,
-                "notes": notes,
+                "denoiser": denoiser,
+                "values": dict(zip(values["metric"], values["value"], strict=True)),
+                "status": _status(rows[rows["denoiser"] == denoiser]),
             }
         )
-        originals.clear()
-    return pages
+    text_by_denoiser = []
+    for denoiser in bundle.denoisers:
+        entries = [
+            t for t in texts if str(t.get("pair")) == pair_id and str(t.get("denoiser")) == denoiser
+        ]
+        if entries:
+            text_by_denoiser.append({"denoiser": denoiser, "rows": text_rows(entries)})
+    counts = {s: int((pair_findings["severity"] == s).sum()) for s in SEVERITIES}
+    return {
+        "id": pair_id,
+        "slug": key,
+        "page": f"pairs/{key}.html",
+        "iso": _maybe_number(first.get("iso")),
+        "camera": first.get("camera") if isinstance(first.get("camera"), str) else None,
+        "layers": layers,
+        "width": size[0] if size else None,
+        "height": size[1] if size else None,
+        "full_width": full[0] if full else None,
+        "full_height": full[1] if full else None,
+        "thumb": _url(image_dir / "thumb.jpg")
+        if (out / image_dir / "thumb.jpg").exists()
+        else None,
+        "findings": finding_rows,
+        "finding_counts": counts,
+        "metrics": metric_rows,
+        "text": text_by_denoiser,
+        "notes": notes,
+    }
 
 
 def _finding_entry(finding, *, anchor, candidate, originals, out, crop_dir, name, full) -> dict:

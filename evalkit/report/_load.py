@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,15 @@ class ResultsBundle:
         """The manifest the run used, from its provenance."""
         path = (self.provenance.get("config") or {}).get("dataset")
         return Path(path) if path else None
+
+    def for_pair(self, pair: str) -> ResultsBundle:
+        """The same run cut down to one pair's rows, findings and text."""
+        return replace(
+            self,
+            table=self.table[self.table["pair"].astype(str) == pair],
+            findings=self.findings[self.findings["pair"].astype(str) == pair],
+            text=[entry for entry in self.text if str(entry.get("pair")) == pair],
+        )
 
     def output_path(self, pair: str, denoiser: str) -> Path | None:
         """The 16-bit output image of ``denoiser`` on ``pair``, if it was kept."""

@@ -133,6 +133,20 @@ def test_report_from_a_run_result_uses_the_outputs_the_run_wrote(tmp_path):
     assert (out / "results.json").is_file()
 
 
+def test_report_drawn_in_two_processes_is_the_serial_report(results_folder, tmp_path):
+    serial = write_report(results_folder, tmp_path / "serial")
+    parallel = write_report(results_folder, tmp_path / "parallel", jobs=2)
+    files = sorted(p.relative_to(serial.parent) for p in serial.parent.rglob("*") if p.is_file())
+    assert files == sorted(
+        p.relative_to(parallel.parent) for p in parallel.parent.rglob("*") if p.is_file()
+    )
+    for page in [serial, *sorted((serial.parent / "pairs").glob("*.html"))]:
+        twin = parallel.parent / page.relative_to(serial.parent)
+        assert page.read_text(encoding="utf-8") == twin.read_text(encoding="utf-8")
+    for crop in (serial.parent / "crops").rglob("*.png"):
+        assert crop.read_bytes() == (parallel.parent / crop.relative_to(serial.parent)).read_bytes()
+
+
 def test_report_of_a_run_without_its_dataset_still_renders(tmp_path):
     out, _ = make_results(tmp_path, denoisers=[{"name": "gaussian"}])
     for path in (tmp_path / "data").iterdir():
