@@ -109,8 +109,13 @@ def write_report(results, out: str | os.PathLike, *, compare=None, jobs: int = 1
             pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
         # With a pool the pairs are drawn while this process makes the plots.
         pages = _pair_pages(bundle, dataset_pairs, out, ranked, pool)
-        plots = _plots(bundle, board, out, palette)
-        pairs = list(pages)
+        try:
+            plots = _plots(bundle, board, out, palette)
+            pairs = list(pages)
+        except BaseException:
+            if pool is not None:  # else leaving the pool draws every pair first
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
     worst = _worst_cases(bundle, pairs)
     comparison = compare_runs(bundle, baseline) if baseline is not None else None
 

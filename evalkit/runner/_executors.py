@@ -17,9 +17,11 @@ from typing import Any
 
 from ._items import WorkItem, execute_item, failure_record
 
-# Imported once by the fork server, so a worker (and its restart after a
-# timeout) starts in milliseconds instead of importing scipy, OpenCV and scikit-image.
+# Imported once by the fork server, so that forking a worker (and restarting one
+# after a timeout) does not import scipy, OpenCV and scikit-image again.
+# "__main__" is multiprocessing's own default: the parent's script, imported once.
 _PRELOAD = [
+    "__main__",
     "evalkit.runner._items",
     "cv2",
     "pywt",
@@ -39,14 +41,18 @@ def run_processes(items: Sequence[WorkItem], *, jobs: int) -> Iterator[dict[str,
     """Run items in ``jobs`` worker processes, each holding one pair at a time.
 
     Each worker takes a whole pair's items, one item at a time, so the pair is
-    loaded and aligned once in that worker (aligning a 20 MP pair takes seconds);
-    a worker that runs out of pairs helps with the pair that has most items left.
-    A denoiser past its item's ``timeout`` has its worker killed (and restarted),
-    and a worker that dies (segfault, out of memory) fails only its item.
+    aligned once in that worker (aligning a 20 MP pair takes seconds) and only
+    that pair is in its memory; a worker that runs out of pairs helps with the
+    pair that has most items left. A denoiser past its item's ``timeout`` has
+    its worker killed (and restarted), a worker that dies (segfault, out of
+    memory) fails only its item, and a worker whose pool breaks fails the item
+    it was given and takes no more. Closing the iterator early (an error in the
+    caller, Ctrl-C) stops the workers at once; their items in flight are lost.
 
-    Workers are forked from a fork server (a fresh interpreter), so threads of the
-    parent (OpenMP, torch) cannot deadlock them, and each uses one thread, so
-    ``jobs`` processes share the cores instead of oversubscribing them.
+    Workers are forked from a fork server, a separate process that has imported
+    only evalkit's libraries and never runs an item, not from this process, whose
+    threads (torch, OpenMP) could hold a lock at the fork. Each worker uses one
+    thread, so ``jobs`` processes share the cores instead of oversubscribing them.
     """
     from pebble import ProcessPool
 
@@ -63,21 +69,37 @@ def run_processes(items: Sequence[WorkItem], *, jobs: int) -> Iterator[dict[str,
             for _ in range(min(jobs, len(items)))
         ]
         running: dict[Future, tuple[int, WorkItem]] = {}
+        failed: list[dict[str, Any]] = []
 
         def feed(worker: int) -> None:
             item = queue.take(worker)
-            if item is not None:
+            if item is None:
+                return
+            try:
                 future = workers[worker].schedule(execute_item, args=(item,), timeout=item.timeout)
+            except Exception as exc:  # a broken pool fails its items, never the run
+                failed.append(_pool_failure(item, exc))
+            else:
                 running[future] = (worker, item)
 
-        for worker in range(len(workers)):
-            feed(worker)
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                worker, item = running.pop(future)
-                feed(worker)  # before yielding, so the worker does not wait for the database
-                yield _outcome(future, item)
+        try:
+            for worker in range(len(workers)):
+                feed(worker)
+            while running or failed:
+                yield from failed
+                failed.clear()
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    worker, item = running.pop(future)
+                    feed(worker)  # before yielding, so the worker does not wait for the database
+                    yield _outcome(future, item)
+            # Left when every worker's pool broke.
+            while (item := queue.take(0)) is not None:
+                yield failure_record(item, "worker pool failed: no worker left to run it")
+        except BaseException:  # GeneratorExit, KeyboardInterrupt, an error in the caller
+            for pool in workers:
+                pool.stop()  # else leaving the pools waits for the items in flight
+            raise
 
 
 def start_fork_server() -> None:
@@ -134,7 +156,11 @@ def _outcome(future: Future, item: WorkItem) -> dict[str, Any]:
     except ProcessExpired as exc:
         return failure_record(item, f"worker process died ({exc})")
     except Exception as exc:  # a broken pool fails its items, never the run
-        return failure_record(item, f"worker pool failed: {type(exc).__name__}: {exc}")
+        return _pool_failure(item, exc)
+
+
+def _pool_failure(item: WorkItem, exc: Exception) -> dict[str, Any]:
+    return failure_record(item, f"worker pool failed: {type(exc).__name__}: {exc}")
 
 
 def run_dask(items: Sequence[WorkItem], *, scheduler: str) -> Iterator[dict[str, Any]]:

@@ -181,8 +181,8 @@ def _aligned(item: WorkItem, reference: np.ndarray, noisy: np.ndarray) -> Alignm
     # Read once: on a dask worker another thread may replace the entry meanwhile.
     alignment = _ALIGNMENT.get(key)
     if alignment is None:
+        _ALIGNMENT.clear()  # the last pair's reference goes before this one's is made
         alignment = align_reference(reference, noisy)
-        _ALIGNMENT.clear()
         _ALIGNMENT[key] = alignment
     return alignment
 

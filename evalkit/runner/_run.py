@@ -6,6 +6,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
@@ -181,8 +182,10 @@ def run(
             results = run_processes(todo, jobs=jobs)
         else:
             results = run_serial(todo)
-        for record in _recorded(records, results, store, run_id, progress, len(items)):
-            records[(record["pair"], record["denoiser"])] = record
+        # Closed at once on an error here, so that workers stop instead of finishing.
+        with closing(results):
+            for record in _recorded(records, results, store, run_id, progress, len(items)):
+                records[(record["pair"], record["denoiser"])] = record
     finally:
         if store:
             store.close()
@@ -344,7 +347,7 @@ def _result(records: list[dict], config: RunConfig, meta: dict) -> RunResult:
             {"pair": record["pair"], "denoiser": record["denoiser"], **t} for t in record["text"]
         ]
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
-    table["reused"] = table["reused"].fillna(False).astype(bool)
+    table["reused"] = table["reused"].eq(True)  # failed items have no value: not reused
     return RunResult(
         table=table,
         findings=pd.DataFrame(findings, columns=list(FINDING_COLUMNS)),

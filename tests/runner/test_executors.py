@@ -1,9 +1,15 @@
-"""How local workers are handed items: one pair per worker, then help at the end."""
+"""Local worker processes: one pair per worker, help at the end, and stopping cleanly."""
 
 from __future__ import annotations
 
+import os
+import time
 from types import SimpleNamespace
 
+import pytest
+
+from evalkit.denoisers import DENOISERS, DenoiserSpec
+from evalkit.runner import RunConfig, _executors, run
 from evalkit.runner._executors import PairQueue
 
 
@@ -57,3 +63,55 @@ def test_every_item_is_handed_out_exactly_once():
 
 def test_an_empty_queue_hands_out_nothing():
     assert PairQueue([]).take(0) is None
+
+
+def _config(manifest, *names):
+    denoisers = [{"name": name} for name in names]
+    return RunConfig.from_dict({"dataset": str(manifest), "ocr": "none", "denoiser": denoisers})
+
+
+class _Sleepy:
+    name = "sleepy"
+
+    def __init__(self):
+        self.params = {}
+
+    def denoise(self, noisy, *, pair=None):
+        time.sleep(60)
+        return noisy
+
+
+def test_an_error_in_the_caller_stops_the_workers_at_once(tiny_dataset):
+    DENOISERS.register(DenoiserSpec("sleepy", f"{__name__}:_Sleepy"), replace=True)
+    config = RunConfig.from_dict(
+        {
+            "dataset": str(tiny_dataset),
+            "ocr": "none",
+            "denoiser": [{"name": "noisy"}, {"name": "sleepy"}],
+        }
+    )
+
+    def progress(done, total, record):
+        raise KeyboardInterrupt  # as Ctrl-C while the sleepy items run
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run(config, jobs=2, progress=progress)
+    assert time.monotonic() - start < 30  # not the 60 s of the items in flight
+
+
+def test_a_broken_worker_pool_fails_its_items_and_the_run_finishes(tiny_dataset, monkeypatch):
+    # The initializer is pickled by name: os.getpgid() without its argument raises
+    # in every worker as it starts, as a worker that cannot start would.
+    monkeypatch.setattr(_executors, "_single_threaded", os.getpgid)
+    config = RunConfig.from_dict(
+        {
+            "dataset": str(tiny_dataset),
+            "ocr": "none",
+            "denoiser": [{"name": "noisy"}, {"name": "tv"}],
+        }
+    )
+    result = run(config, jobs=2)
+    failures = result.failures
+    assert len(failures) == 4
+    assert failures["error"].str.startswith("worker pool failed").all()
