@@ -17,7 +17,7 @@ from ._base import (
     build_denoiser,
     make_denoiser,
 )
-from ._command import CommandDenoiser
+from ._command import CommandDenoiser, kill_running_commands
 from ._folder import FolderDenoiser
 
 _CLASSIC = "evalkit.denoisers._classic"
@@ -59,5 +59,6 @@ __all__ = [
     "FolderDenoiser",
     "FunctionDenoiser",
     "build_denoiser",
+    "kill_running_commands",
     "make_denoiser",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,6 +19,19 @@ from ..io import check_same_size, load_image, save_image
 
 if TYPE_CHECKING:
     from ..datasets import Pair
+
+# Process groups of the commands this process is running. A program runs in a
+# session of its own, so it outlives a worker that is killed at its item's
+# timeout (or whose run is killed) unless that worker kills these first.
+_RUNNING: set[int] = set()
+
+
+def kill_running_commands() -> None:
+    """Kill every command this process has started and not yet waited for, with
+    its children (``SIGKILL`` to each process group)."""
+    for group in list(_RUNNING):
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.killpg(group, signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,7 @@ def _run_bounded(argv: list[str], *, cwd: str, timeout: float, program: str) -> 
         )
     except OSError as exc:
         raise DenoiserError(f"command {program!r} could not be started: {exc.strerror}") from None
+    _RUNNING.add(process.pid)
     try:
         _, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -113,6 +128,8 @@ def _run_bounded(argv: list[str], *, cwd: str, timeout: float, program: str) -> 
         raise DenoiserError(
             f"command {program!r} timed out after {timeout:g} s and was killed"
         ) from None
+    finally:
+        _RUNNING.discard(process.pid)
     if process.returncode != 0:
         lines = stderr.decode(errors="replace").strip().splitlines()
         detail = f": {lines[-1]}" if lines else ""

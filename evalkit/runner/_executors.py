@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -15,6 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import ExitStack
 from typing import Any
 
+from ..denoisers import kill_running_commands
 from ._items import WorkItem, execute_item, failure_record
 
 # Imported once by the fork server, so that forking a worker (and restarting one
@@ -49,6 +53,10 @@ def run_processes(items: Sequence[WorkItem], *, jobs: int) -> Iterator[dict[str,
     it was given and takes no more. Closing the iterator early (an error in the
     caller, Ctrl-C) stops the workers at once; their items in flight are lost.
 
+    A worker ended at a timeout kills the external commands it runs, and a
+    worker whose run was killed (``kill -9``) stops within a second instead of
+    finishing an item nobody will record.
+
     Workers are forked from a fork server, a separate process that has imported
     only evalkit's libraries and never runs an item, not from this process, whose
     threads (torch, OpenMP) could hold a lock at the fork. Each worker uses one
@@ -64,7 +72,12 @@ def run_processes(items: Sequence[WorkItem], *, jobs: int) -> Iterator[dict[str,
         # task, and the pair's affinity to a worker is the point.
         workers = [
             stack.enter_context(
-                ProcessPool(max_workers=1, initializer=_single_threaded, context=context)
+                ProcessPool(
+                    max_workers=1,
+                    initializer=_start_worker,
+                    initargs=(os.getpid(),),
+                    context=context,
+                )
             )
             for _ in range(min(jobs, len(items)))
         ]
@@ -179,6 +192,34 @@ def run_dask(items: Sequence[WorkItem], *, scheduler: str) -> Iterator[dict[str,
                 yield future.result()
             except Exception as exc:  # a lost worker fails its item, not the run
                 yield failure_record(by_key[future.key], f"dask worker failed: {exc}")
+
+
+def _start_worker(run_pid: int) -> None:
+    """Set a worker up: one thread, and nothing left running when it or its run ends."""
+    _single_threaded()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def terminated(signum, frame):
+        # pebble ends a worker past its item's timeout with SIGTERM; a command in
+        # a session of its own would go on running without this.
+        kill_running_commands()
+        if callable(previous):
+            previous(signum, frame)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
+    threading.Thread(target=_exit_with_run, args=(run_pid,), daemon=True).start()
+
+
+def _exit_with_run(run_pid: int) -> None:
+    # A run killed with kill -9 cannot stop its workers, so each watches it.
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(run_pid, 0)
+        except ProcessLookupError:
+            kill_running_commands()
+            os._exit(1)
 
 
 def _single_threaded() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,8 +233,9 @@ def _save_output(codes: np.ndarray, item: WorkItem) -> str | None:
     path = item.out / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written under a temporary name and renamed, so a killed run never leaves a
-    # half-written image that a later run would take for a finished one.
-    partial = path.with_name(f".{path.name}.partial.png")
+    # half-written image that a later run would take for a finished one; the name
+    # is the process's own, in case a worker of a killed run is still writing.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial.png")
     save_image(partial, codes.astype(np.float32) / np.float32(65535), bit_depth=16)
     partial.replace(path)
     return relative.as_posix()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -101,17 +106,73 @@ def test_an_error_in_the_caller_stops_the_workers_at_once(tiny_dataset):
 
 
 def test_a_broken_worker_pool_fails_its_items_and_the_run_finishes(tiny_dataset, monkeypatch):
-    # The initializer is pickled by name: os.getpgid() without its argument raises
+    # The initializer is pickled by name: str.upper, given the run's pid, raises
     # in every worker as it starts, as a worker that cannot start would.
-    monkeypatch.setattr(_executors, "_single_threaded", os.getpgid)
-    config = RunConfig.from_dict(
-        {
-            "dataset": str(tiny_dataset),
-            "ocr": "none",
-            "denoiser": [{"name": "noisy"}, {"name": "tv"}],
-        }
-    )
+    monkeypatch.setattr(_executors, "_start_worker", str.upper)
+    config = _config(tiny_dataset, "noisy", "tv")
     result = run(config, jobs=2)
     failures = result.failures
     assert len(failures) == 4
     assert failures["error"].str.startswith("worker pool failed").all()
+
+
+# Writes its pid, then hangs: a stuck external program.
+HANG = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(60)"
+
+
+def _hanging_command(pid_file: Path, **extra) -> dict:
+    argv = [sys.executable, "-c", HANG, str(pid_file), "{input}", "{output}"]
+    return {"name": "command", "label": "hangs", "params": {"argv": argv}, **extra}
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.is_file() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return True  # dead, waiting for init to reap it
+        time.sleep(0.1)
+    return False
+
+
+def _pid(pid_file: Path, within: float = 60) -> int:
+    deadline = time.monotonic() + within
+    while not (pid_file.is_file() and pid_file.read_text()):
+        assert time.monotonic() < deadline, "the command never started"
+        time.sleep(0.05)
+    return int(pid_file.read_text())
+
+
+def test_a_command_past_its_timeout_is_killed_with_its_worker(tiny_dataset, tmp_path):
+    pid_file = tmp_path / "pid"
+    denoiser = _hanging_command(pid_file, timeout=2)
+    config = RunConfig.from_dict(
+        {"dataset": str(tiny_dataset), "ocr": "none", "denoiser": [denoiser]}
+    )
+    result = run(config)
+    assert result.failures["error"].str.contains("timed out after 2 s").all()
+    assert _gone(_pid(pid_file), within=5)
+
+
+@pytest.mark.slow
+def test_workers_of_a_killed_run_stop_with_their_commands(tiny_dataset, tmp_path):
+    pid_file = tmp_path / "pid"
+    config = tmp_path / "run.toml"
+    # JSON strings are TOML basic strings.
+    argv = ", ".join(json.dumps(a) for a in _hanging_command(pid_file)["params"]["argv"])
+    config.write_text(
+        f'dataset = "{tiny_dataset}"\nocr = "none"\n'
+        f'[[denoiser]]\nname = "command"\nparams = {{ argv = [{argv}] }}\n'
+    )
+    evalkit = Path(sys.executable).parent / "evalkit"
+    process = subprocess.Popen(
+        [str(evalkit), "run", str(config), "--out", str(tmp_path / "out"), "-q", "-j", "2"]
+    )
+    pid = _pid(pid_file)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert _gone(pid, within=10)  # not the 60 s the command would sleep

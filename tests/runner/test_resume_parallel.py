@@ -59,8 +59,11 @@ def test_database_holds_runs_items_and_metric_values(tiny_dataset, tmp_path):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_exactly_the_uninterrupted_result(tiny_dataset, tmp_path):
-    denoisers = [_copy_denoiser(f"copy{i}", seconds=0.4) for i in range(4)]
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_killed_run_resumes_to_exactly_the_uninterrupted_result(tiny_dataset, tmp_path, jobs):
+    # Different sleeps make different parameters: identical calls would share one
+    # cached output, and a finished item would count for every label.
+    denoisers = [_copy_denoiser(f"copy{i}", seconds=0.4 + 0.01 * i) for i in range(4)]
     config_path = tmp_path / "run.toml"
     lines = [f'dataset = "{tiny_dataset}"', 'ocr = "none"']
     for d in denoisers:
@@ -74,7 +77,9 @@ def test_killed_run_resumes_to_exactly_the_uninterrupted_result(tiny_dataset, tm
     config_path.write_text("\n".join(lines) + "\n")
     out = tmp_path / "killed"
     evalkit = Path(sys.executable).parent / "evalkit"
-    process = subprocess.Popen([str(evalkit), "run", str(config_path), "--out", str(out), "-q"])
+    process = subprocess.Popen(
+        [str(evalkit), "run", str(config_path), "--out", str(out), "-q", "--jobs", jobs]
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
