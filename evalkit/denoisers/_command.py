@@ -130,6 +130,9 @@ def _run_bounded(argv: list[str], *, cwd: str, timeout: float, program: str) -> 
         ) from None
     finally:
         _RUNNING.discard(process.pid)
+        if process.poll() is None:  # interrupted (Ctrl-C): its own session would keep it
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
     if process.returncode != 0:
         lines = stderr.decode(errors="replace").strip().splitlines()
         detail = f": {lines[-1]}" if lines else ""

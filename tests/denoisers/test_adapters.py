@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,6 +57,36 @@ def test_command_that_hangs_is_killed_at_the_timeout(tmp_path, smooth_image):
     with pytest.raises(DenoiserError, match=r"timed out after 0.5 s"):
         CommandDenoiser(argv=argv, timeout=0.5).denoise(smooth_image)
     assert time.perf_counter() - start < 10
+
+
+def test_command_interrupted_by_ctrl_c_is_killed(tmp_path, smooth_image):
+    pid_file = tmp_path / "pid"
+    body = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    argv = _script(tmp_path, body)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            CommandDenoiser(argv=argv, timeout=30).denoise(smooth_image)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and "Z" not in _state(pid):
+        assert time.monotonic() < deadline, "the interrupted command is still running"
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:  # gone meanwhile
+        return "Z"
 
 
 def test_command_that_writes_nothing_is_a_failure(tmp_path, smooth_image):
