@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .._threads import use_one_thread
 from ._compare import compare_runs
 from ._images import (
     crop_box,
@@ -106,7 +107,9 @@ def write_report(results, out: str | os.PathLike, *, compare=None, jobs: int = 1
         if jobs > 1 and len(bundle.pairs) > 1:
             context = multiprocessing.get_context("forkserver")
             workers = min(jobs, len(bundle.pairs))
-            pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
+            pool = stack.enter_context(
+                ProcessPoolExecutor(workers, mp_context=context, initializer=use_one_thread)
+            )
         # With a pool the pairs are drawn while this process makes the plots.
         pages = _pair_pages(bundle, dataset_pairs, out, ranked, pool)
         try:

@@ -18,6 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import ExitStack
 from typing import Any
 
+from .._threads import use_one_thread
 from ..denoisers import kill_running_commands
 from ._items import WorkItem, execute_item, failure_record
 
@@ -196,7 +197,7 @@ def run_dask(items: Sequence[WorkItem], *, scheduler: str) -> Iterator[dict[str,
 
 def _start_worker(run_pid: int) -> None:
     """Set a worker up: one thread, and nothing left running when it or its run ends."""
-    _single_threaded()
+    use_one_thread()
     previous = signal.getsignal(signal.SIGTERM)
 
     def terminated(signum, frame):
@@ -220,16 +221,3 @@ def _exit_with_run(run_pid: int) -> None:
         except ProcessLookupError:
             kill_running_commands()
             os._exit(1)
-
-
-def _single_threaded() -> None:
-    # For libraries a worker has yet to load (torch reads these at import) ...
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[variable] = "1"
-    import cv2
-    from threadpoolctl import threadpool_limits
-
-    # ... and for those the fork server already loaded: numpy's OpenBLAS started
-    # one thread per core there, before any variable above was set.
-    threadpool_limits(1)
-    cv2.setNumThreads(1)
