@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..errors import DenoiserError
 from ._tiling import TiledModel
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["OnnxModelDenoiser"]
 

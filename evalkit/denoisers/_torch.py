@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .._registry import load_target
 from ..errors import DenoiserError
 from ._tiling import TiledModel
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["TorchModelDenoiser", "resolve_torch_device"]
 

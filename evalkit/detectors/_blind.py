@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..findings import Finding, Severity
+from ..findings import Finding
 from ._base import (
     BANDS,
     Detection,
@@ -194,7 +194,7 @@ def _detection(name, ratio, shared, levels, max_findings, describe) -> Detection
         value = float(ratio[region.tiles].max())
         severity = severity_of(value, *levels)
         if severity is not None:
-            finding = Finding(name, Severity(severity), value, region.bbox, describe(region, value))
+            finding = Finding(name, severity, value, region.bbox, describe(region, value))
             items.append((value, finding))
     return Detection(
         detector=name,

@@ -45,7 +45,9 @@ def detect_color_shift(
     Parameters
     ----------
     reference, candidate : ndarray of shape (H, W, 3)
-        float sRGB images in [0, 1]; ``noisy`` is accepted and not used.
+        float sRGB images in [0, 1].
+    noisy : ndarray of shape (H, W, 3), optional
+        The noisy shot: a shift it already had is not counted (see above).
     tile : int, optional
         Tile side in pixels (a multiple of ``block`` works best).
     block : int, optional

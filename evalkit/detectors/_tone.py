@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..colour import srgb_to_linear
 from ..findings import Finding
 from ._base import (
     Detection,
@@ -138,11 +139,6 @@ def _solid(clipped: np.ndarray) -> np.ndarray:
         clipped.view(np.uint8), cv2.CV_16U, (5, 5), normalize=False, borderType=cv2.BORDER_REFLECT
     )
     return clipped & (count >= 20)
-
-
-def _srgb_to_linear(values: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 decoding of sRGB values in [0, 1]."""
-    return np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4)
 
 
 def _clipping_detection(name, words, newly, an, min_tile_fraction, min_pixels, levels, cap):
@@ -361,8 +357,8 @@ def _curve_measures(ref, centers, curve, counts):
     else:  # too narrow a tonal range to fit a line
         slope, curvature = 1.0, 0.0
     # Mean linear light from the curve, weighted by the bins' pixel counts.
-    lin_ref = float((_srgb_to_linear(np.clip(centers[valid], 0, 1)) * counts[valid]).sum())
-    lin_other = float((_srgb_to_linear(np.clip(curve[valid], 0, 1)) * counts[valid]).sum())
+    lin_ref = float((srgb_to_linear(np.clip(centers[valid], 0, 1)) * counts[valid]).sum())
+    lin_other = float((srgb_to_linear(np.clip(curve[valid], 0, 1)) * counts[valid]).sum())
     # The floor (linear 0.01 per block, sRGB 0.1) keeps a few levels in a dark
     # image's shadows from reading as a large change in stops; crushed shadows
     # are shadow_clipping's.

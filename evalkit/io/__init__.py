@@ -4,7 +4,7 @@ Everything inside evalkit works on ``float32`` arrays of shape ``(H, W, 3)`` wit
 values in ``[0, 1]``; :func:`load_image` converts once, here, at the edge.
 """
 
-from ._image import MAX_PIXELS, check_same_size, image_size, load_image, save_image
+from ._image import MAX_PIXELS, check_same_size, image_size, load_image, save_image, to_codes
 from ._raw import RAW_SUFFIXES, is_raw, load_raw
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "load_image",
     "load_raw",
     "save_image",
+    "to_codes",
 ]

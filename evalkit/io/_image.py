@@ -111,12 +111,7 @@ def save_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 8
         The written path.
     """
     path = Path(path)
-    if bit_depth not in (8, 16):
-        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
-    peak = 255 if bit_depth == 8 else 65535
-    codes = np.rint(np.clip(image, 0.0, 1.0) * peak).astype(
-        np.uint8 if bit_depth == 8 else np.uint16
-    )
+    codes = to_codes(image, bit_depth=bit_depth)
     if bit_depth == 8:
         Image.fromarray(codes).save(path)
         return path
@@ -129,6 +124,19 @@ def save_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 8
     if not cv2.imwrite(str(path), codes):
         raise ImageError(f"{path}: could not be written")
     return path
+
+
+def to_codes(image: np.ndarray, *, bit_depth: int = 8) -> np.ndarray:
+    """Float values in [0, 1] as rounded 8- or 16-bit codes (``uint8``/``uint16``).
+
+    Values outside [0, 1] are clipped. For writing files and for libraries that
+    take 8-bit images (OCR engines, Pillow).
+    """
+    if bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    peak = 255 if bit_depth == 8 else 65535
+    codes = np.rint(np.clip(image, 0.0, 1.0) * peak)
+    return codes.astype(np.uint8 if bit_depth == 8 else np.uint16)
 
 
 def check_same_size(

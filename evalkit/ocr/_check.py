@@ -11,6 +11,7 @@ import numpy as np
 
 from ..datasets import TextRegion
 from ..findings import Finding, Severity
+from ..io import to_codes
 from ._cache import DETECTIONS, READINGS, image_digest
 from ._compare import (
     character_diff,
@@ -19,7 +20,7 @@ from ._compare import (
     normalize_text,
     word_error_rate,
 )
-from ._engine import BBox, OcrEngine, Reading, get_engine, to_uint8
+from ._engine import BBox, OcrEngine, Reading, get_engine
 
 # Verdicts of a region, as they appear in ``TextCheck.entries[i]["verdict"]``.
 KEPT = "kept"
@@ -195,7 +196,7 @@ def check_text(
                 f"reference and noisy shapes differ: {reference.shape} vs {noisy.shape}"
             )
     ocr = get_engine(engine)
-    reference8 = to_uint8(reference)
+    reference8 = to_codes(reference)
     if regions is None:
         source = "detected"
         regions = detect_text_regions(reference8, engine=ocr)
@@ -204,8 +205,8 @@ def check_text(
         regions = tuple(regions)
         for region in regions:
             _check_box(region.bbox, reference.shape)
-    candidate8 = to_uint8(candidate)
-    noisy8 = to_uint8(noisy) if noisy is not None else None
+    candidate8 = to_codes(candidate)
+    noisy8 = to_codes(noisy) if noisy is not None else None
 
     entries, findings = [], []
     for region in regions:
@@ -259,7 +260,7 @@ def detect_text_regions(
     ocr = get_engine(engine)
     if not ocr.can_detect:
         ocr = get_engine("easyocr")
-    image = reference if reference.dtype == np.uint8 else to_uint8(_as_rgb(reference, "reference"))
+    image = reference if reference.dtype == np.uint8 else to_codes(_as_rgb(reference, "reference"))
     key = ("image", ocr.name, image_digest(image))
     boxes = DETECTIONS.get(key)
     if boxes is None:

@@ -136,11 +136,6 @@ def get_engine(engine: str | OcrEngine) -> OcrEngine:
         return _INSTANCES[spec.name]
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Canonical float image in [0, 1] → uint8 (rounded), what OCR engines take."""
-    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
 def union_box(boxes: Sequence[BBox]) -> BBox:
     """The smallest box holding all ``boxes``."""
     x0 = min(b[0] for b in boxes)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import to_codes
+
 #: Longest side, in pixels, of display images (the runner keeps maps at this size).
 DISPLAY_SIZE = 1600
 #: JPEG quality of display images: artefacts stay below what a denoiser leaves.
@@ -35,11 +37,6 @@ def slug(name: str) -> str:
     return f"{safe}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:8]}"
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Float [0, 1] → uint8, rounded (not truncated)."""
-    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
 def display_size(shape: tuple[int, ...], longest: int = DISPLAY_SIZE) -> tuple[int, int]:
     """``(width, height)`` of the display copy of an image of ``shape`` (H, W, ...)."""
     height, width = shape[:2]
@@ -56,7 +53,7 @@ def save_display(image: np.ndarray, path: Path, *, longest: int = DISPLAY_SIZE) 
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    picture = Image.fromarray(to_uint8(image))
+    picture = Image.fromarray(to_codes(image))
     size = display_size(image.shape, longest)
     if size != picture.size:
         picture = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
@@ -77,7 +74,7 @@ def save_heat_map(values: np.ndarray, path: Path, *, size: tuple[int, int]) -> N
     if values.ndim == 3:
         values = values.mean(axis=2)
     coloured = colormaps["inferno"](np.clip(values, 0.0, 1.0))[..., :3]
-    picture = Image.fromarray(to_uint8(coloured))
+    picture = Image.fromarray(to_codes(coloured))
     if picture.size != size:
         picture = picture.resize(size, Image.Resampling.BILINEAR)
     picture.save(path, "JPEG", quality=JPEG_QUALITY)
@@ -106,7 +103,7 @@ def save_crop(
 
     path.parent.mkdir(parents=True, exist_ok=True)
     x0, y0, x1, y1 = box
-    picture = Image.fromarray(to_uint8(image[y0:y1, x0:x1]))
+    picture = Image.fromarray(to_codes(image[y0:y1, x0:x1]))
     scaled = max(picture.size) > longest
     if scaled:
         picture.thumbnail((longest, longest), Image.Resampling.LANCZOS)

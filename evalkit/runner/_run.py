@@ -269,7 +269,8 @@ def _resume(
         output, output_hash, seconds = cached
         versions = {metric: item.metric_version for metric in item.metrics}
         metrics = store.cached_metrics(output_hash, item.reference_hash, versions)
-        analysis = store.cached_analysis(item.analysis_key(output_hash))
+        analysis_key = item.analysis_key(output_hash)
+        analysis = store.cached_analysis(analysis_key)
         if len(metrics) < len(item.metrics) or analysis is None:
             todo.append(replace(item, cached_output=cached, cached_metrics=metrics))
             continue
@@ -281,7 +282,7 @@ def _resume(
             "reused": True,
             "output": output,
             "output_hash": output_hash,
-            "analysis_key": item.analysis_key(output_hash),
+            "analysis_key": analysis_key,
             "metrics": {m: (*metrics[m], item.metric_version) for m in item.metrics},
             "findings": findings,
             "text": text,

@@ -14,6 +14,7 @@ import pytest
 
 from evalkit.datasets import TextRegion
 from evalkit.findings import Severity
+from evalkit.io import to_codes
 from evalkit.ocr import (
     OCR_ENGINES,
     NullEngine,
@@ -36,9 +37,9 @@ class ScriptedEngine(OcrEngine):
 
     def __init__(self, readings: dict[float, Reading], boxes=(BOX,), enlarged=None):
         self.name = f"scripted-{id(self)}"
-        self._readings = {int(v * 255 + 0.5): r for v, r in readings.items()}
+        self._readings = {_code(v): r for v, r in readings.items()}
         # What the enlarged crops of the confirming second reading read as.
-        self._enlarged = {int(v * 255 + 0.5): r for v, r in (enlarged or {}).items()}
+        self._enlarged = {_code(v): r for v, r in (enlarged or {}).items()}
         self.boxes = list(boxes)
         self.reads = 0
         self.detections = 0
@@ -53,6 +54,11 @@ class ScriptedEngine(OcrEngine):
     def detect(self, image):
         self.detections += 1
         return self.boxes
+
+
+def _code(value: float) -> int:
+    # The 8-bit code the engine sees for a float32 background of ``value``.
+    return int(to_codes(np.float32(value)))
 
 
 def image(value: float, *, stripes: float = 1.0) -> np.ndarray:

@@ -12,7 +12,7 @@ from evalkit.report._leaderboard import _metric_statistics
 from evalkit.report._text import text_rows
 
 
-def _values(columns, seed=0):
+def _values(columns):
     return pd.DataFrame(columns, index=[f"p{i}" for i in range(len(next(iter(columns.values()))))])
 
 
