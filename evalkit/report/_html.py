@@ -424,28 +424,12 @@ def _pair_page(
 
 def _finding_entry(finding, *, anchor, candidate, originals, out, crop_dir, name, full) -> dict:
     bbox = finding.bbox
-    crops = []
-    if bbox is not None:
-        sources = [
-            ("candidate", candidate),
-            ("reference", originals.get("reference")),
-            ("noisy", originals.get("noisy")),
-        ]
-        for role, image in sources:
-            if image is None:
-                continue
-            box = crop_box(bbox, image.shape)
-            target = crop_dir / f"{name}.{role}.png"
-            width, height, scaled = save_crop(image, box, out / target)
-            crops.append(
-                {
-                    "role": role,
-                    "src": _url(target),
-                    "width": width,
-                    "height": height,
-                    "scaled": scaled,
-                }
-            )
+    sources = [
+        ("candidate", candidate),
+        ("reference", originals.get("reference")),
+        ("noisy", originals.get("noisy")),
+    ]
+    crops = _crops(bbox, sources, out, crop_dir / name)
     severity = str(finding.severity)
     score = finding.score
     return {
@@ -459,6 +443,23 @@ def _finding_entry(finding, *, anchor, candidate, originals, out, crop_dir, name
         "message": finding.message,
         "crops": crops,
     }
+
+
+def _crops(bbox, sources, out: Path, stem: Path) -> list[dict]:
+    """Full-resolution crops of ``bbox`` (plus a margin) from each ``(role, image)``
+    of ``sources`` (``None`` images are skipped), as ``<stem>.<role>.png``."""
+    if bbox is None:
+        return []
+    crops = []
+    for role, image in sources:
+        if image is None:
+            continue
+        target = stem.with_name(f"{stem.name}.{role}.png")
+        width, height, scaled = save_crop(image, crop_box(bbox, image.shape), out / target)
+        crops.append(
+            {"role": role, "src": _url(target), "width": width, "height": height, "scaled": scaled}
+        )
+    return crops
 
 
 def _box_style(bbox, full) -> str | None:

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ._html import _box_style, _copy_assets, _environment, _url
-from ._images import crop_box, save_crop, save_display, save_heat_map, slug
+from ._html import _box_style, _copy_assets, _crops, _environment, _url
+from ._images import save_display, save_heat_map, slug
 from ._load import SEVERITIES
 from ._text import text_rows
 
@@ -171,21 +171,8 @@ def write_inspection_report(
 def _finding_entry(finding, number: int, noisy, candidate, out: Path, full) -> dict[str, Any]:
     """A finding as the page shows it, with full-resolution crops of its box."""
     bbox = tuple(int(v) for v in finding.bbox) if finding.bbox is not None else None
-    crops = []
-    if bbox is not None:
-        box = crop_box(bbox, noisy.shape)
-        for role, image in (("noisy", noisy), ("output", candidate)):
-            target = Path("crops") / f"{number}.{role}.png"
-            width, height, scaled = save_crop(image, box, out / target)
-            crops.append(
-                {
-                    "role": role,
-                    "src": _url(target),
-                    "width": width,
-                    "height": height,
-                    "scaled": scaled,
-                }
-            )
+    sources = [("noisy", noisy), ("output", candidate)]
+    crops = _crops(bbox, sources, out, Path("crops") / str(number))
     score = finding.score
     return {
         "anchor": f"f-{number}",
