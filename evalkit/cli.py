@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from .datasets._loaders import LAYOUTS
 from .errors import EvalkitError
 
 app = typer.Typer(
@@ -55,6 +56,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     typer.echo(f"warning: {message}", err=True)
 
 
+class AlignMode(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 @app.command()
 def score(
     reference: Annotated[Path, typer.Argument(help="Reference image (long exposure, low ISO).")],
@@ -63,8 +70,16 @@ def score(
     metric: Annotated[
         list[str] | None, typer.Option("--metric", "-m", help="Metric to compute (repeatable).")
     ] = None,
+    align: Annotated[
+        AlignMode,
+        typer.Option(
+            help="How the reference is registered and tone-matched to --noisy: auto applies "
+            "each correction only when the data show it (benchmark pairs such as PolyU are "
+            "scored unaligned, as published); always applies every estimate; never none."
+        ),
+    ] = "auto",
     no_align: Annotated[
-        bool, typer.Option("--no-align", help="Do not register the reference to --noisy.")
+        bool, typer.Option("--no-align", hidden=True, help="Same as --align never.")
     ] = False,
     ocr: Annotated[
         str, typer.Option(help="OCR engine for the text check (easyocr, tesseract), or none.")
@@ -82,7 +97,7 @@ def score(
                 candidate,
                 noisy=noisy,
                 metrics=metric or DEFAULT_METRICS,
-                align=not no_align,
+                align="never" if no_align else AlignMode(align).value,
                 ocr=None if ocr == "none" else ocr,
             )
         except KeyError as exc:
@@ -113,6 +128,8 @@ def _print_score(result, candidate: Path) -> None:
     console.print(table)
     for name, reason in result.unavailable.items():
         console.print(f"[yellow]{name} unavailable:[/] {reason}")
+    for correction in (result.alignment or {}).get("corrections", []):
+        console.print(f"alignment {correction['name']}: {correction['reason']}")
     for finding in result.findings:
         console.print(f"[bold]{finding.severity.value}[/] {finding.detector}: {finding.message}")
 
@@ -312,6 +329,26 @@ def pair_check(
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(result.lines()))
     if result.verdict == "bad":
         raise typer.Exit(1)
+
+
+dataset_app = typer.Typer(help="Look at a dataset folder.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
+
+Layout = Enum("Layout", {name: name for name in LAYOUTS}, type=str)
+
+
+@dataset_app.command("show")
+def dataset_show(
+    path: Annotated[Path, typer.Argument(help="A dataset folder (PolyU, SIDD...) or manifest.")],
+    layout: Annotated[Layout, typer.Option(help="The folder's layout.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """What a dataset holds: pairs found, cameras, ISOs, sizes, files that match no pair."""
+    from .datasets import survey
+
+    with _user_errors():
+        result = survey(path, layout=Layout(layout).value)
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(result.lines()))
 
 
 class NoNew(str, Enum):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._registry import load_target
-from .datasets import TextRegion
+from .datasets import TextRegion, benchmark_layout
 from .detectors import DEFAULT_DETECTORS, collect_findings, run_detectors
 from .errors import UnavailableError
 from .findings import Finding, Severity
@@ -67,12 +67,17 @@ class ScoreResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with the keys ``mode``, ``metrics``, ``unavailable``,
         ``findings``, ``text``, ``alignment`` (and ``noise`` without a reference);
-        non-finite numbers become ``None``."""
+        non-finite numbers become ``None``, with the reason in ``unavailable``
+        (an infinite PSNR: the images are identical)."""
         extra = {} if self.noise is None else {"noise": self.noise}
+        unavailable = dict(self.unavailable)
+        for name, value in self.metrics.items():
+            if value is not None and not np.isfinite(value) and name not in unavailable:
+                unavailable[name] = _non_finite_reason(value)
         return {
             "mode": self.mode,
             "metrics": {name: _json_number(value) for name, value in self.metrics.items()},
-            "unavailable": dict(self.unavailable),
+            "unavailable": unavailable,
             "findings": [finding.to_dict() for finding in self.findings],
             "text": list(self.text),
             "alignment": self.alignment,
@@ -86,7 +91,7 @@ def score(
     *,
     noisy: ImageLike | None = None,
     metrics: Sequence[str] = DEFAULT_METRICS,
-    align: bool = True,
+    align: str | bool = "auto",
     alignment: Alignment | None = None,
     detectors: Sequence[str] | None = None,
     detector_settings: Mapping[str, Mapping[str, Any]] | None = None,
@@ -106,11 +111,17 @@ def score(
         the denoiser did from what the scene had.
     metrics : sequence of str, optional
         Registry names of the metrics to compute.
-    align : bool, optional
-        With ``noisy`` given, register the reference to the noisy shot and match
-        its exposure to it first (:func:`evalkit.align.align_reference`), then
-        score inside the valid box. Denoisers do not move pixels, so what holds
-        for the noisy shot holds for every candidate made from it.
+    align : {"auto", "always", "never"}, optional
+        With ``noisy`` given, how the reference is registered to the noisy shot
+        and its exposure matched to it (:func:`evalkit.align.align_reference`)
+        before scoring inside the valid box. Denoisers do not move pixels, so
+        what holds for the noisy shot holds for every candidate made from it.
+        ``"auto"`` (default) applies each correction only when the data show it;
+        and a pair named as in a benchmark published registered (PolyU, Nam,
+        SIDD, RENOIR: :func:`evalkit.datasets.benchmark_layout`) is scored
+        unaligned, as in the literature, so that its numbers match the published
+        ones (``"always"`` corrects it anyway). ``True`` and ``False`` mean
+        ``"auto"`` and ``"never"``.
     alignment : Alignment, optional
         An alignment already computed for this pair (the runner aligns once per
         pair); used instead of aligning again.
@@ -148,10 +159,11 @@ def score(
     if noisy is not None:
         noisy_image, noisy_name = as_image(noisy, "noisy")
         check_same_size(reference_image, noisy_image, names=(reference_name, noisy_name))
-        if alignment is None and align:
+        if alignment is None:
             from .align import align_reference
 
-            alignment = align_reference(reference_image, noisy_image)
+            mode, reason = alignment_mode(align, benchmark_of(reference, noisy))
+            alignment = align_reference(reference_image, noisy_image, mode=mode, reason=reason)
     full_size = candidate_image.shape[:2]
     if alignment is not None:
         reference_image = alignment.reference
@@ -196,6 +208,37 @@ def score(
         maps={name: display_map(plane) for name, plane in maps.items()},
         alignment=alignment.to_dict() if alignment is not None else None,
     )
+
+
+def alignment_mode(align: str | bool, benchmark: str | None) -> tuple[str, str | None]:
+    """``(mode, reason)`` for :func:`evalkit.align.align_reference`: ``align`` itself,
+    except that ``"auto"`` keeps a registered benchmark's convention (no alignment).
+
+    Raises
+    ------
+    ValueError
+        ``align`` is not one of :data:`evalkit.align.MODES` or a bool.
+    """
+    from .align import MODES
+
+    if isinstance(align, bool):
+        align = "auto" if align else "never"
+    if align not in MODES:
+        raise ValueError(f"align must be one of {MODES}, got {align!r}")
+    if align == "auto" and benchmark is not None:
+        return "never", (
+            f"not applied: a {benchmark} benchmark pair, published as registered and scored "
+            "unaligned in the literature; --align always corrects it (evalkit pair check "
+            "measures it)"
+        )
+    return align, None
+
+
+def benchmark_of(reference: ImageLike, noisy: ImageLike) -> str | None:
+    """The registered benchmark whose naming a reference and noisy file follow."""
+    if isinstance(reference, np.ndarray) or isinstance(noisy, np.ndarray):
+        return None
+    return benchmark_layout(reference, noisy)
 
 
 def _check_text(reference, candidate, noisy, regions, engine, values, unavailable):
@@ -273,6 +316,13 @@ def as_image(image: ImageLike, role: str) -> tuple[np.ndarray, str]:
     if isinstance(image, np.ndarray):
         return image, role
     return load_image(image), str(image)
+
+
+def _non_finite_reason(value: float) -> str:
+    if np.isnan(value):
+        return "not a number (the metric is undefined for these images)"
+    sign = "+" if value > 0 else "-"
+    return f"{sign}infinite: the images are identical, there is no error to measure"
 
 
 def _json_number(value: float | None) -> float | None:

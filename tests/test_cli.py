@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from evalkit.cli import app
@@ -44,22 +45,28 @@ def test_score_json_has_the_agreed_keys(tmp_path, smooth_image, rng):
     assert {"ocr_cer", "text_hallucinations"} <= set(document["metrics"])
 
 
-def test_score_without_alignment_has_a_null_alignment(tmp_path, smooth_image):
+@pytest.mark.parametrize("flag", [["--align", "never"], ["--no-align"]])
+def test_score_with_align_never_records_an_identity_alignment(tmp_path, smooth_image, flag):
     ref, out = _images(tmp_path, smooth_image)
-    args = [
-        "score",
-        "--ocr",
-        "none",
-        str(ref),
-        str(out),
-        "--noisy",
-        str(out),
-        "--no-align",
-        "--json",
-    ]
+    args = ["score", "--ocr", "none", str(ref), str(out), "--noisy", str(out), *flag, "--json"]
     document = json.loads(runner.invoke(app, args).output)
-    assert document["alignment"] is None
+    alignment = document["alignment"]
+    assert alignment["identity"] and alignment["mode"] == "never"
+    assert [c["applied"] for c in alignment["corrections"]] == [False, False]
+    assert "--align never" in alignment["corrections"][0]["reason"]
     assert 30 < document["metrics"]["psnr"] < 40
+
+
+def test_score_of_identical_images_gives_a_null_psnr_with_its_reason(tmp_path, smooth_image):
+    ref, _ = _images(tmp_path, smooth_image)
+    args = ["score", "--ocr", "none", str(ref), str(ref), "--noisy", str(ref), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["metrics"]["psnr"] is None
+    assert "identical" in document["unavailable"]["psnr"]
+    assert document["metrics"]["ssim"] == 1.0
+    assert document["alignment"]["identity"]
 
 
 def test_missing_file_is_one_line_and_exit_code_2(tmp_path, smooth_image):

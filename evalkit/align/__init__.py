@@ -2,17 +2,21 @@
 
 A real reference is a second exposure: never pixel-identical to the noisy shot
 in position or brightness. :func:`align_reference` warps it onto the noisy shot
-once and fits its tones to it; :func:`check_pair` says whether a pair can be
-trusted at all.
+once and fits its tones to it, each correction only where the data show it
+(:class:`Correction` records the evidence); :func:`check_pair` says whether a
+pair can be trusted at all.
 """
 
 from ._align import Alignment, AlignmentError, align_reference
 from ._check import PairCheck, check_pair
+from ._decision import MODES, Correction
 from ._exposure import ExposureFit, fit_exposure
 
 __all__ = [
+    "MODES",
     "Alignment",
     "AlignmentError",
+    "Correction",
     "ExposureFit",
     "PairCheck",
     "align_reference",

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ..errors import AlignmentError
+from ._decision import MODES, Correction, decide, weigh
 from ._exposure import ExposureFit, fit_exposure
 from ._register import (
     INTERPOLATIONS,
     estimate_ecc,
     estimate_translation,
     luma,
+    shift_image,
     tile_shifts,
     valid_box,
     warp_into_box,
@@ -40,18 +42,25 @@ class Alignment:
     size : (W, H)
         Size of the noisy frame.
     method : {"translation", "affine", "homography", "none"}
+        The registration applied: ``"none"`` when no geometric correction was
+        (asked for, or supported by the data in ``auto`` mode).
     matrix : ndarray of shape (3, 3), float64
         Maps noisy pixel coordinates ``(x, y, 1)`` to reference coordinates
         (OpenCV's inverse-map convention); the identity for ``"none"``.
-    interpolation : {"linear", "cubic", "lanczos"}
+    interpolation : {"fourier", "linear", "cubic", "lanczos"}
     exposure : ExposureFit or None
-        The tone fit applied after warping; ``None`` when not matched.
+        The tone fit applied after warping; ``None`` when none was applied.
     residual_px : float or None
         Root-mean-square of the shifts still measured, after alignment, on a 3x3
         grid of textured tiles (px); ``None`` when fewer than 3 tiles had texture
         in two directions.
     residual_max_px : float or None
         The largest of those shifts (px).
+    mode : {"auto", "always", "never"}
+        How corrections were decided (see :data:`evalkit.align.MODES`).
+    corrections : tuple of Correction
+        Every correction considered, applied or not, with its estimate,
+        uncertainty and the evidence for it.
     """
 
     reference: np.ndarray
@@ -63,6 +72,18 @@ class Alignment:
     exposure: ExposureFit | None
     residual_px: float | None
     residual_max_px: float | None
+    mode: str = "always"
+    corrections: tuple[Correction, ...] = ()
+
+    @property
+    def is_identity(self) -> bool:
+        """True when the reference is exactly as given: no warp, crop or tone fit."""
+        return self.method == "none" and self.exposure is None
+
+    def correction(self, name: str) -> Correction | None:
+        """The record of correction ``name`` (``"shift"``, ``"transform"``,
+        ``"exposure"``), or ``None`` if it was not considered."""
+        return next((c for c in self.corrections if c.name == name), None)
 
     @property
     def shift(self) -> tuple[float, float]:
@@ -121,7 +142,9 @@ class Alignment:
         coordinates), ``crop`` ``[x, y, w, h]``, ``cropped_border_px``
         (``left, top, right, bottom``), ``size`` ``[W, H]``, ``exposure``
         (:meth:`ExposureFit.to_dict` or ``None``), ``residual_px``,
-        ``residual_max_px``.
+        ``residual_max_px``, ``mode``, ``identity`` and ``corrections`` (a list
+        of :meth:`Correction.to_dict`: each correction considered, ``applied`` or
+        not, with its estimate, uncertainty, ``gain_db``, ``z`` and reason).
         """
         x, y, w, h = self.box
         width, height = self.size
@@ -144,6 +167,9 @@ class Alignment:
             "exposure": self.exposure.to_dict() if self.exposure is not None else None,
             "residual_px": _round(self.residual_px),
             "residual_max_px": _round(self.residual_max_px),
+            "mode": self.mode,
+            "identity": self.is_identity,
+            "corrections": [c.to_dict() for c in self.corrections],
         }
 
 
@@ -151,9 +177,11 @@ def align_reference(
     reference: np.ndarray,
     noisy: np.ndarray,
     *,
+    mode: str = "auto",
     method: str = "translation",
     match_exposure: str | None = "linear",
-    interpolation: str = "lanczos",
+    interpolation: str | None = None,
+    reason: str | None = None,
 ) -> Alignment:
     """Register the reference to the noisy shot and match its exposure, once.
 
@@ -164,23 +192,36 @@ def align_reference(
     noisy : ndarray of shape (H, W, 3)
         The noisy shot, same size. Every candidate made from it is scored against
         the aligned reference (denoisers do not move pixels).
+    mode : {"auto", "always", "never"}
+        ``"auto"`` (default): each correction (the registration, then the tone fit)
+        is estimated and applied only when the data support it: when it lowers
+        the reference's squared difference to the noisy shot on the frame's tiles
+        at 4 standard errors and by at least 0.01 dB (see
+        :mod:`evalkit.align._decision`); on a registered, equally exposed pair the
+        reference is returned exactly as given. ``"always"``: every estimate is
+        applied. ``"never"``: nothing is estimated or applied.
     method : {"translation", "affine", "homography", "none"}
         ``"translation"`` (default): sub-pixel shift by cross-correlation of
         band-passed luma. ``"affine"``/``"homography"``: OpenCV ECC started from
         that shift, for a rotated or tilted tripod. ``"none"``: no warp.
     match_exposure : {"linear", "curve"} or None
-        Tone fit of the warped reference to the **noisy** shot (see
+        Tone fit of the registered reference to the **noisy** shot (see
         :func:`fit_exposure`); ``None`` leaves values as they are.
-    interpolation : {"lanczos", "cubic", "linear"}
-        Resampling kernel of the warp (OpenCV's Lanczos-4, bicubic, bilinear).
-        Measured on a sharp synthetic scene shifted by 0.5 px: RMS error against
-        the exact shifted scene 0.0026 (Lanczos), 0.0037 (cubic), 0.013 (linear),
-        and the exposure gain fitted after it off by 0.3 %, 1.1 % and 4 %.
+    interpolation : {"fourier", "lanczos", "cubic", "linear"}, optional
+        Resampling of a sub-pixel warp. Default: ``"fourier"`` for a translation
+        (an exact, all-pass shift that keeps the reference's fine detail, see
+        :func:`~evalkit.align._register.shift_image`), ``"lanczos"`` (OpenCV's
+        Lanczos-4) for ECC warps, which the Fourier shift cannot do. On a
+        band-limited scene shifted by 0.3-1.4 px the RMS error against the exact
+        shift is 1e-4 (Fourier) and 3.3e-3 (Lanczos).
+    reason : str, optional
+        With ``mode="never"``: why, for the record (e.g. a benchmark's convention).
 
     Returns
     -------
     Alignment
-        Cropped aligned reference, crop box, transform, tone fit, residual.
+        Cropped aligned reference, crop box, transform, tone fit, residual, and
+        the record of every correction considered.
 
     Raises
     ------
@@ -192,8 +233,9 @@ def align_reference(
     Notes
     -----
     Registration and residual use Rec. 709 luma, so a brightness or white-balance
-    difference does not disturb them. The exposure fit runs after the warp, on
-    the valid box only.
+    difference does not disturb them. The registration is judged with the tone
+    fit applied to both versions; the tone fit is then fitted and judged on the
+    registered (or not) reference, inside the valid box.
 
     Examples
     --------
@@ -201,35 +243,131 @@ def align_reference(
     >>> rng = np.random.default_rng(0)
     >>> noisy = rng.random((64, 64, 3), dtype=np.float32)
     >>> alignment = align_reference(noisy, noisy)
-    >>> alignment.box, [round(v, 2) + 0.0 for v in alignment.shift]
-    ((0, 0, 64, 64), [0.0, 0.0])
+    >>> alignment.is_identity, alignment.box
+    (True, (0, 0, 64, 64))
     """
     _validate(reference, noisy)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if interpolation is None:
+        interpolation = "fourier" if method in ("translation", "none") else "lanczos"
     if interpolation not in INTERPOLATIONS:
         raise ValueError(
             f"interpolation must be one of {tuple(INTERPOLATIONS)}, got {interpolation!r}"
         )
+    if interpolation == "fourier" and method in ("affine", "homography"):
+        raise ValueError(f"interpolation 'fourier' shifts only; use 'lanczos' for {method}")
     if match_exposure not in (None, "linear", "curve"):
         raise ValueError(
             f"match_exposure must be 'linear', 'curve' or None, got {match_exposure!r}"
         )
     height, width = noisy.shape[:2]
+    reference = np.asarray(reference, np.float32)
+    if mode == "never":
+        why = reason or "not applied: --align never"
+        return _unaligned(reference, (width, height), interpolation, mode, why)
+
+    corrections: list[Correction] = []
     noisy_grey = luma(noisy)
-    ref_grey = luma(reference)
+    box, matrix, warped = (0, 0, width, height), np.eye(3), reference
+    if method != "none":
+        matrix = _estimate(noisy_grey, luma(reference), method)
+        geometry = _geometry(matrix, method)
+        if _is_identity(matrix):
+            corrections.append(
+                Correction(
+                    geometry,
+                    False,
+                    _estimate_record(matrix, (width, height)),
+                    reason="not applied: no movement measured",
+                )
+            )
+        else:
+            box, candidate = warp_reference(reference, matrix, (width, height), interpolation)
+            noisy_box, before = _in_box(noisy, box), _in_box(reference, box)
+            fit = fit_exposure(candidate, noisy_box) if match_exposure else None
+            evidence = weigh(noisy_box, before, candidate, exposure=fit)
+            applied, why = decide(evidence, mode)
+            corrections.append(
+                Correction(
+                    geometry,
+                    applied,
+                    _estimate_record(matrix, (width, height)),
+                    gain_db=evidence.gain_db,
+                    z=evidence.z,
+                    reason=why,
+                )
+            )
+            if applied:
+                warped = candidate
+            else:
+                box, matrix = (0, 0, width, height), np.eye(3)
+            del before, candidate
+
+    noisy_box = _in_box(noisy, box)
+    exposure = None
+    if match_exposure is not None:
+        fit = fit_exposure(warped, noisy_box, model=match_exposure)
+        matched = fit.apply(warped)
+        evidence = weigh(noisy_box, warped, matched)
+        applied, why = decide(evidence, mode)
+        corrections.append(
+            Correction(
+                "exposure",
+                applied,
+                {
+                    "model": fit.model,
+                    "gain": list(fit.gain),
+                    "offset": list(fit.offset),
+                    "fraction_used": fit.fraction_used,
+                },
+                {"gain": list(fit.gain_sigma), "offset": list(fit.offset_sigma)},
+                gain_db=evidence.gain_db,
+                z=evidence.z,
+                reason=why,
+            )
+        )
+        if applied:
+            exposure, warped = fit, matched
+        del matched
+
+    residual, residual_max = None, None
+    if method != "none":
+        shifts = tile_shifts(luma(noisy_box), luma(warped))
+        if len(shifts) >= 3:  # fewer textured tiles cannot tell a residual from noise
+            moves = np.array([s[4:6] for s in shifts])
+            magnitudes = np.hypot(moves[:, 0], moves[:, 1])
+            residual = float(np.sqrt(np.mean(magnitudes**2)))
+            residual_max = float(magnitudes.max())
+            corrections = [_with_uncertainty(c, moves) for c in corrections]
+    geometry_applied = not _is_identity(matrix)
+    return Alignment(
+        reference=np.ascontiguousarray(warped, dtype=np.float32),
+        box=box,
+        size=(width, height),
+        method=method if geometry_applied else "none",
+        matrix=matrix,
+        interpolation=interpolation,
+        exposure=exposure,
+        residual_px=residual,
+        residual_max_px=residual_max,
+        mode=mode,
+        corrections=tuple(corrections),
+    )
+
+
+def _estimate(noisy_grey: np.ndarray, ref_grey: np.ndarray, method: str) -> np.ndarray:
+    """The transform (3x3, noisy -> reference coordinates) that ``method`` measures."""
+    import cv2
 
     matrix = np.eye(3)
-    if method != "none":
-        dx, dy = estimate_translation(noisy_grey, ref_grey)
-        # Within the estimate's resolution of a whole pixel, the shift is taken as
-        # whole: the reference is then cut, not resampled, and nothing is lost.
-        matrix[0, 2], matrix[1, 2] = (
-            round(v) if abs(v - round(v)) < _SNAP_PX else v for v in (dx, dy)
-        )
+    dx, dy = estimate_translation(noisy_grey, ref_grey)
+    # Within the estimate's resolution of a whole pixel, the shift is taken as
+    # whole: the reference is then cut, not resampled, and nothing is lost.
+    matrix[0, 2], matrix[1, 2] = (round(v) if abs(v - round(v)) < _SNAP_PX else v for v in (dx, dy))
     if method in ("affine", "homography"):
-        import cv2
-
         try:
             matrix = estimate_ecc(noisy_grey, ref_grey, matrix, homography=method == "homography")
         except cv2.error as exc:
@@ -237,55 +375,92 @@ def align_reference(
             raise AlignmentError(
                 f"{method} registration (ECC) did not converge ({reason}); try method='translation'"
             ) from None
+    return matrix
 
-    if method == "none":
-        box = (0, 0, width, height)
-        warped = np.asarray(reference, np.float32)
-    else:
-        whole = (
-            np.allclose(matrix[:2, :2], np.eye(2))
-            and np.allclose(matrix[:2, 2], np.round(matrix[:2, 2]))
-            and np.allclose(matrix[2], [0, 0, 1])
+
+def warp_reference(
+    reference: np.ndarray, matrix: np.ndarray, size: tuple[int, int], interpolation: str
+) -> tuple[BBox, np.ndarray]:
+    """``(box, reference resampled at matrix @ p for every noisy pixel p in box)``.
+
+    ``box`` is the valid box (:func:`valid_box`) in a noisy frame of ``size``
+    ``(W, H)``; a whole-pixel shift is a cut, not a resampling.
+    """
+    whole = _is_translation(matrix) and np.allclose(matrix[:2, 2], np.round(matrix[:2, 2]))
+    margin = 0 if whole else INTERPOLATIONS[interpolation]
+    box = valid_box(matrix, size, size, margin)
+    if box[2] < 16 or box[3] < 16:
+        raise AlignmentError(
+            f"the reference overlaps the noisy shot in only {box[2]}x{box[3]} px after "
+            f"registration (shift {matrix[0, 2]:.1f}, {matrix[1, 2]:.1f} px): are they the "
+            "same scene?"
         )
-        margin = 0 if whole else INTERPOLATIONS[interpolation]
-        box = valid_box(matrix, (width, height), (width, height), margin)
-        if box[2] < 16 or box[3] < 16:
-            raise AlignmentError(
-                f"the reference overlaps the noisy shot in only {box[2]}x{box[3]} px after "
-                f"registration (shift {matrix[0, 2]:.1f}, {matrix[1, 2]:.1f} px): are they the "
-                "same scene?"
-            )
-        if whole:
-            x0, y0 = box[0] + round(matrix[0, 2]), box[1] + round(matrix[1, 2])
-            warped = np.asarray(reference, np.float32)[y0 : y0 + box[3], x0 : x0 + box[2]]
-        else:
-            warped = warp_into_box(reference, matrix, box, interpolation)
-
     x, y, w, h = box
-    noisy_crop = noisy[y : y + h, x : x + w]
-    exposure = None
-    if match_exposure is not None:
-        exposure = fit_exposure(warped, noisy_crop, model=match_exposure)
-        warped = exposure.apply(warped)
+    if whole:
+        x0, y0 = x + round(matrix[0, 2]), y + round(matrix[1, 2])
+        return box, reference[y0 : y0 + h, x0 : x0 + w]
+    if interpolation == "fourier":
+        shifted = shift_image(reference, matrix[0, 2], matrix[1, 2])
+        return box, np.ascontiguousarray(shifted[y : y + h, x : x + w])
+    return box, warp_into_box(reference, matrix, box, interpolation)
 
-    residual, residual_max = None, None
-    if method != "none":
-        shifts = tile_shifts(noisy_grey[y : y + h, x : x + w], luma(warped))
-        if len(shifts) >= 3:  # fewer textured tiles cannot tell a residual from noise
-            magnitudes = np.hypot([s[4] for s in shifts], [s[5] for s in shifts])
-            residual = float(np.sqrt(np.mean(magnitudes**2)))
-            residual_max = float(magnitudes.max())
+
+def _unaligned(
+    reference: np.ndarray, size: tuple[int, int], interpolation: str, mode: str, reason: str
+) -> Alignment:
     return Alignment(
-        reference=np.ascontiguousarray(warped, dtype=np.float32),
-        box=box,
-        size=(width, height),
-        method=method,
-        matrix=matrix,
+        reference=reference,
+        box=(0, 0, *size),
+        size=size,
+        method="none",
+        matrix=np.eye(3),
         interpolation=interpolation,
-        exposure=exposure,
-        residual_px=residual,
-        residual_max_px=residual_max,
+        exposure=None,
+        residual_px=None,
+        residual_max_px=None,
+        mode=mode,
+        corrections=(
+            Correction("shift", False, reason=reason),
+            Correction("exposure", False, reason=reason),
+        ),
     )
+
+
+def _geometry(matrix: np.ndarray, method: str) -> str:
+    return "shift" if method == "translation" else "transform"
+
+
+def _estimate_record(matrix: np.ndarray, size: tuple[int, int]) -> dict[str, Any]:
+    width, height = size
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    mapped = matrix @ np.array([cx, cy, 1.0])
+    record = {"dx": float(mapped[0] / mapped[2] - cx), "dy": float(mapped[1] / mapped[2] - cy)}
+    if not _is_translation(matrix):
+        a, b = matrix[0, 0], matrix[1, 0]
+        record.update(rotation_deg=math.degrees(math.atan2(b, a)), scale=math.hypot(a, b))
+    return record
+
+
+def _with_uncertainty(correction: Correction, moves: np.ndarray) -> Correction:
+    """A geometric correction with the standard error of its shift: the spread of
+    the shifts measured on the textured tiles after it, over the root of their count."""
+    if correction.name not in ("shift", "transform"):
+        return correction
+    sigma = moves.std(axis=0, ddof=1) / math.sqrt(len(moves))
+    return replace(correction, uncertainty={"dx": float(sigma[0]), "dy": float(sigma[1])})
+
+
+def _is_translation(matrix: np.ndarray) -> bool:
+    return bool(np.allclose(matrix[:2, :2], np.eye(2)) and np.allclose(matrix[2], [0, 0, 1]))
+
+
+def _is_identity(matrix: np.ndarray) -> bool:
+    return bool(np.array_equal(matrix, np.eye(3)))
+
+
+def _in_box(image: np.ndarray, box: BBox) -> np.ndarray:
+    x, y, w, h = box
+    return image[y : y + h, x : x + w]
 
 
 def _validate(reference: np.ndarray, noisy: np.ndarray) -> None:

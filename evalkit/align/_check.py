@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..findings import Finding, Severity
-from ._align import Alignment, align_reference
+from ._align import Alignment, align_reference, warp_reference
 from ._register import luma
 
 VERDICTS = ("ok", "warn", "bad")
@@ -67,8 +67,11 @@ class PairCheck:
     alignment: Alignment | None = None
 
     def lines(self) -> list[str]:
-        """One line per finding (``"warning  motion: ..."``), then the verdict."""
+        """One line per finding (``"warning  motion: ..."``), one per correction that
+        scoring would apply or not (``"alignment shift: applied: ..."``), then the verdict."""
         out = [f"{f.severity.value:8} {f.detector}: {f.message}" for f in self.findings]
+        corrections = self.alignment.corrections if self.alignment is not None else ()
+        out += [f"alignment {c.name}: {c.reason}" for c in corrections]
         return [*out, f"verdict: {self.verdict}"]
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,7 +85,7 @@ class PairCheck:
 
 
 def check_pair(
-    reference: np.ndarray, noisy: np.ndarray, *, method: str = "translation"
+    reference: np.ndarray, noisy: np.ndarray, *, method: str = "translation", mode: str = "auto"
 ) -> PairCheck:
     """Check a reference/noisy pair for the problems that make its scores wrong.
 
@@ -92,13 +95,18 @@ def check_pair(
         The pair, float in [0, 1], same size.
     method : {"translation", "affine", "homography"}
         Registration used before the local checks (see :func:`align_reference`).
+    mode : {"auto", "always"}
+        How the corrections are decided, as :func:`evalkit.score` would decide
+        them; the shift and gains found are reported either way, with the
+        decision (``measurements["corrections"]``).
 
     Returns
     -------
     PairCheck
         A verdict and one finding per problem:
 
-        * **misalignment**: the shift found (info: corrected), a shift over 1 % of
+        * **misalignment**: the shift found (info: corrected or, when the data do
+          not support it, left as it is), a shift over 1 % of
           the diagonal (warning: the tripod moved), or misalignment left after
           registration over 0.2 px (warning) or 0.5 px (critical).
         * **brightness**: gain off 1 by more than 3 %, offset over 0.02, or channel
@@ -117,9 +125,13 @@ def check_pair(
     # The curve absorbs tone-curve differences (picture styles, auto exposure), so
     # that only what moved is left for the motion check; the linear gains that the
     # brightness check reports are fitted alongside it.
-    alignment = align_reference(reference, noisy, method=method, match_exposure="curve")
+    if mode not in ("auto", "always"):
+        raise ValueError(f"mode must be 'auto' or 'always', got {mode!r}")
+    alignment = align_reference(reference, noisy, mode=mode, method=method, match_exposure="curve")
     findings: list[Finding] = []
-    measurements: dict[str, Any] = {}
+    measurements: dict[str, Any] = {
+        "corrections": {c.name: c.to_dict() for c in alignment.corrections}
+    }
     findings += _check_alignment(alignment, measurements)
     findings += _check_brightness(alignment, measurements)
     findings += _check_motion(alignment, noisy, measurements)
@@ -144,7 +156,10 @@ def _finding(detector: str, severity: str, score: float, message: str, bbox=None
 
 
 def _check_alignment(alignment: Alignment, m: dict) -> list[Finding]:
-    dx, dy = alignment.shift
+    # The shift measured, applied or not: a shift too small to matter is still news.
+    geometry = alignment.correction("shift") or alignment.correction("transform")
+    dx, dy = (geometry.estimate["dx"], geometry.estimate["dy"]) if geometry else (0.0, 0.0)
+    applied = geometry is not None and geometry.applied
     shift = float(np.hypot(dx, dy))
     width, height = alignment.size
     m.update(shift_x_px=round(dx, 3), shift_y_px=round(dy, 3), residual_px=alignment.residual_px)
@@ -165,7 +180,8 @@ def _check_alignment(alignment: Alignment, m: dict) -> list[Finding]:
                 "misalignment",
                 "info",
                 shift,
-                f"the reference is shifted by ({dx:+.2f}, {dy:+.2f}) px; evalkit realigns it",
+                f"the reference is shifted by ({dx:+.2f}, {dy:+.2f}) px; "
+                + ("evalkit realigns it" if applied else f"left as it is ({geometry.reason})"),
             )
         )
     residual = alignment.residual_px
@@ -194,10 +210,12 @@ def _check_alignment(alignment: Alignment, m: dict) -> list[Finding]:
 
 
 def _check_brightness(alignment: Alignment, m: dict) -> list[Finding]:
-    gains, offsets = np.array(alignment.gain), np.array(alignment.offset)
+    # The gains fitted, applied or not.
+    tone = alignment.correction("exposure")
+    gains, offsets = np.array(tone.estimate["gain"]), np.array(tone.estimate["offset"])
     m.update(gain=[round(float(g), 4) for g in gains], offset=[round(float(o), 4) for o in offsets])
-    fit = alignment.exposure
-    m["exposure_fraction_used"] = round(fit.fraction_used, 4) if fit is not None else None
+    used = tone.estimate["fraction_used"]
+    m["exposure_fraction_used"] = round(used, 4)
     mean_gain = float(gains.mean())
     spread = float(gains.max() / max(gains.min(), 1e-6) - 1)
     text = f"gain R/G/B {gains[0]:.3f}/{gains[1]:.3f}/{gains[2]:.3f}, offset {offsets.mean():+.3f}"
@@ -233,13 +251,13 @@ def _check_brightness(alignment: Alignment, m: dict) -> list[Finding]:
                 "evalkit matches each channel",
             )
         )
-    if fit is not None and fit.fraction_used < 0.5:
+    if used < 0.5:
         out.append(
             _finding(
                 "brightness",
                 "warning",
-                fit.fraction_used,
-                f"only {fit.fraction_used:.0%} of the pixels could be used for the exposure fit "
+                used,
+                f"only {used:.0%} of the pixels could be used for the exposure fit "
                 "(the rest is clipped): the match is uncertain",
             )
         )
@@ -312,15 +330,15 @@ def _check_clipping(reference: np.ndarray, m: dict) -> list[Finding]:
 def _check_reference_noise(
     alignment: Alignment, reference: np.ndarray, noisy: np.ndarray, m: dict
 ) -> list[Finding]:
-    from ._register import warp_into_box
-
     # The tone-matched reference cannot be used: binning on a noisy reference dilutes
     # the fitted gain, which would hide part of its noise. The geometry is reused.
     x, y, w, h = alignment.box
     if alignment.method == "none":
         warped = reference[y : y + h, x : x + w]
     else:
-        warped = warp_into_box(reference, alignment.matrix, alignment.box, alignment.interpolation)
+        warped = warp_reference(
+            reference, alignment.matrix, alignment.size, alignment.interpolation
+        )[1]
     gain = float(np.mean(alignment.gain))
     sigma_ref, sigma_noisy = _noise_sigmas(warped, alignment.crop(noisy), gain)
     sigma_ref /= _warp_noise_gain(alignment)
@@ -351,18 +369,19 @@ def _warp_noise_gain(alignment: Alignment) -> float:
 
     Interpolating at a fractional position averages neighbouring pixels, which
     averages their noise away too (a 0.4 px shift with Lanczos-4 leaves about half
-    of it in the high-pass band). Measured by warping white noise the same way.
+    of it in the high-pass band; the Fourier shift keeps it all). Measured by
+    warping white noise the same way.
     """
     import cv2
-
-    from ._register import warp_into_box
 
     if alignment.method == "none":
         return 1.0
     field = np.random.default_rng(0).normal(0.5, 0.1, (160, 160, 3)).astype(np.float32)
     local = alignment.matrix.copy()
     local[:2, 2] -= np.floor(local[:2, 2])  # only the fractional part matters
-    warped = warp_into_box(field, local, (16, 16, 128, 128), alignment.interpolation)
+    box, warped = warp_reference(field, local, (160, 160), alignment.interpolation)
+    x, y = 16 - box[0], 16 - box[1]
+    warped = warped[y : y + 128, x : x + 128]
 
     def band(image):
         grey = luma(image)

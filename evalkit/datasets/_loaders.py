@@ -9,9 +9,12 @@ EXIF headers.
 layout        what the loader expects under ``root`` (searched recursively)
 ============  ==========================================================
 ``polyu``     ``Camera_Aperture_Shutter_ISO_Scene_Index_real.JPG`` next to
-              ``..._mean.JPG`` (Xu et al. 2018, arXiv:1804.02603). Aperture
-              ``4-5`` means f/4.5; shutter ``160`` means 1/160 s. The mean
-              of many shots is the reference: same ISO and exposure.
+              ``..._mean.JPG`` (Xu et al. 2018, arXiv:1804.02603; the
+              dataset's ``CroppedImages``). Aperture ``4-5`` means f/4.5;
+              shutter ``160`` means 1/160 s. The mean of many shots is the
+              reference: same ISO and exposure. The whole frames
+              (``OriginalImages``) are named ``Camera_Scene_Real.JPG`` /
+              ``Camera_Scene_mean.JPG``; their ISO and exposure come from EXIF.
 ``sidd``      folders ``<instance>_<scene>_<phone>_<ISO>_<shutter>_<temp>_<L|N|H>``
               (the instance number is optional) holding ``*_GT_SRGB_<k>.PNG``
               and ``*_NOISY_SRGB_<k>.PNG`` (Abdelhamed et al. 2018); shutter
@@ -41,12 +44,18 @@ from ._manifest import Dataset, load_dataset
 from ._pair import Pair
 
 LAYOUTS = ("auto", "manifest", "polyu", "sidd", "renoir", "nam", "sid")
+REGISTERED_LAYOUTS = ("polyu", "sidd", "renoir", "nam")
+"""Benchmarks published as registered, equally exposed pairs and scored unaligned in
+the literature: evalkit's ``auto`` alignment keeps that convention for them."""
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 _POLYU = re.compile(
     r"^(?P<camera>[A-Za-z0-9]+)_(?P<aperture>\d+(?:-\d+)?)_(?P<shutter>\d+)_(?P<iso>\d+)_"
     r"(?P<scene>[A-Za-z0-9]+)_(?P<index>\d+)_(?P<role>real|mean)$",
     re.IGNORECASE,
+)
+_POLYU_FULL = re.compile(
+    r"^(?P<camera>[A-Za-z0-9]+)_(?P<scene>[A-Za-z0-9]+)_(?P<role>real|mean)$", re.IGNORECASE
 )
 _NAM = re.compile(
     r"^(?P<camera>[A-Za-z0-9]+)_iso(?P<iso>\d+)_(?P<index>\d+)_(?P<role>real|mean)$", re.IGNORECASE
@@ -95,7 +104,7 @@ def load_dataset_dir(path: str | os.PathLike, layout: str = "auto") -> Dataset:
     if root.is_file() or layout == "manifest":
         return load_dataset(root)
     if not root.is_dir():
-        raise ManifestError(f"{root}: no such folder")
+        raise ManifestError(f"{root}: no such manifest or dataset folder")
     if layout == "auto":
         layout = detect_layout(root)
     if layout == "manifest":
@@ -134,6 +143,8 @@ def detect_layout(root: str | os.PathLike) -> str:
         return "polyu"
     if any(_NAM.match(s) for s in stems):
         return "nam"
+    if any(_POLYU_FULL.match(s) for s in stems):
+        return "polyu"
     raise ManifestError(
         f"{root}: no manifest and no known dataset layout (polyu, sidd, renoir, nam, sid); "
         "pass layout= or write a manifest.toml"
@@ -141,29 +152,33 @@ def detect_layout(root: str | os.PathLike) -> str:
 
 
 def load_polyu(root: str | os.PathLike) -> Dataset:
-    """PolyU real-world noisy images: ``*_real`` / ``*_mean`` pairs (see module docs)."""
+    """PolyU real-world noisy images: ``*_real`` / ``*_mean`` pairs, crops and whole
+    frames (see module docs)."""
     root = Path(root)
     pairs = []
-    for stem, (real, mean, match) in sorted(_real_mean(root, _POLYU).items()):
-        exposure = 1.0 / float(match["shutter"])
-        iso = float(match["iso"])
-        pairs.append(
-            Pair(
-                id=stem,
-                reference=mean,
-                noisy=real,
-                camera=match["camera"],
-                iso=iso,
-                exposure_s=exposure,
-                reference_iso=iso,
-                reference_exposure_s=exposure,
-                metadata={
-                    "aperture": float(match["aperture"].replace("-", ".")),
-                    "scene": match["scene"],
-                    "dataset_layout": "polyu",
-                },
+    for pattern in (_POLYU, _POLYU_FULL):
+        for stem, (real, mean, match) in sorted(_real_mean(root, pattern).items()):
+            extra = {}
+            if pattern is _POLYU:  # crops: the settings are in the name
+                iso, exposure = float(match["iso"]), 1.0 / float(match["shutter"])
+                extra["aperture"] = float(match["aperture"].replace("-", "."))
+            else:  # whole frames: from EXIF
+                exif = _exif_metadata(real)
+                iso, exposure = exif.get("iso"), exif.get("exposure_s")
+            # The reference is the mean of shots at the noisy shot's settings.
+            pairs.append(
+                Pair(
+                    id=stem,
+                    reference=mean,
+                    noisy=real,
+                    camera=match["camera"],
+                    iso=iso,
+                    exposure_s=exposure,
+                    reference_iso=iso,
+                    reference_exposure_s=exposure,
+                    metadata={**extra, "scene": match["scene"], "dataset_layout": "polyu"},
+                )
             )
-        )
     return _dataset(root, "polyu", pairs)
 
 
@@ -331,6 +346,38 @@ def parse_polyu_name(name: str) -> dict | None:
         "index": int(match["index"]),
         "role": match["role"].lower(),
     }
+
+
+def benchmark_layout(reference: str | os.PathLike, noisy: str | os.PathLike) -> str | None:
+    """The registered benchmark (:data:`REGISTERED_LAYOUTS`) whose naming the two
+    files follow as one pair, or ``None``.
+
+    ``X_mean.JPG`` with ``X_real.JPG`` (PolyU, crops or whole frames; Nam),
+    ``..._GT_SRGB_k`` with ``..._NOISY_SRGB_k`` in a SIDD scene folder, or RENOIR's
+    ``*Reference.bmp`` with a ``*Noisy.bmp`` of its batch.
+    """
+    reference, noisy = Path(reference), Path(noisy)
+    for layout, pattern in (("polyu", _POLYU), ("nam", _NAM), ("polyu", _POLYU_FULL)):
+        ref, noi = pattern.match(reference.stem), pattern.match(noisy.stem)
+        if (
+            ref
+            and noi
+            and (ref["role"].lower(), noi["role"].lower()) == ("mean", "real")
+            and reference.stem[: -len("mean")].lower() == noisy.stem[: -len("real")].lower()
+        ):
+            return layout
+    if reference.parent == noisy.parent:
+        if _SIDD_FOLDER.match(reference.parent.name):
+            ref, noi = _SIDD_FILE.search(reference.stem), _SIDD_FILE.search(noisy.stem)
+            if ref and noi and ref["kind"].upper() == "GT" and noi["kind"].upper() == "NOISY":
+                return "sidd" if ref["k"] == noi["k"] else None
+        if (
+            _RENOIR_BATCH.match(reference.parent.name)
+            and reference.stem.endswith("Reference")
+            and noisy.stem.endswith("Noisy")
+        ):
+            return "renoir"
+    return None
 
 
 def _is_evalkit_csv(path: Path) -> bool:

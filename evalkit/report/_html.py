@@ -418,6 +418,7 @@ def _pair_page(
         "finding_counts": counts,
         "metrics": metric_rows,
         "text": text_by_denoiser,
+        "alignment": bundle.alignments.get(pair_id),
         "notes": notes,
     }
 

@@ -41,6 +41,9 @@ class ResultsBundle:
         Where ``outputs/`` and ``maps/`` are, when they were written.
     name : str
         A short name for the run in comparisons (the folder name).
+    alignments : dict of str to dict
+        Pair id -> how its reference was aligned (``alignment.json``: the JSON
+        ``alignment`` object, with every correction applied or not).
     """
 
     table: pd.DataFrame
@@ -50,6 +53,7 @@ class ResultsBundle:
     folder: Path | None = None
     name: str = "run"
     metrics: tuple[str, ...] = field(default=())
+    alignments: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def denoisers(self) -> list[str]:
@@ -76,6 +80,7 @@ class ResultsBundle:
             table=self.table[self.table["pair"].astype(str) == pair],
             findings=self.findings[self.findings["pair"].astype(str) == pair],
             text=[entry for entry in self.text if str(entry.get("pair")) == pair],
+            alignments={k: v for k, v in self.alignments.items() if k == pair},
         )
 
     def output_path(self, pair: str, denoiser: str) -> Path | None:
@@ -151,6 +156,7 @@ def load_results(results: Any, *, folder: str | os.PathLike | None = None) -> Re
         folder=folder,
         name=folder.name if folder is not None else "run",
         metrics=_metric_order(results.table, provenance),
+        alignments=dict(getattr(results, "alignments", None) or {}),
     )
 
 
@@ -173,21 +179,10 @@ def _load_folder(folder: Path) -> ResultsBundle:
         if findings_path.is_file()
         else pd.DataFrame()
     )
-    text: list[dict[str, Any]] = []
-    text_path = folder / "text.json"
-    if text_path.is_file():
-        try:
-            loaded = json.loads(text_path.read_text(encoding="utf-8") or "[]")
-        except json.JSONDecodeError as exc:
-            raise ResultsError(f"{text_path}: not valid JSON ({exc})") from None
-        text = [_clean_record(entry) for entry in loaded if isinstance(entry, dict)]
-    provenance: dict[str, Any] = {}
-    run_path = folder / "run.json"
-    if run_path.is_file():
-        try:
-            provenance = json.loads(run_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ResultsError(f"{run_path}: not valid JSON ({exc})") from None
+    loaded = _read_json(folder / "text.json", [])
+    text = [_clean_record(entry) for entry in loaded if isinstance(entry, dict)]
+    provenance = _read_json(folder / "run.json", {})
+    alignments = _read_json(folder / "alignment.json", {})
     return ResultsBundle(
         table=_clean_table(table),
         findings=_clean_findings(findings),
@@ -196,7 +191,18 @@ def _load_folder(folder: Path) -> ResultsBundle:
         folder=folder,
         name=folder.resolve().name,
         metrics=_metric_order(table, provenance),
+        alignments=alignments if isinstance(alignments, dict) else {},
     )
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    """A side file's JSON, ``default`` when the file is absent or empty."""
+    if not path.is_file():
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8") or "null") or default
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc})") from None
 
 
 def _clean_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..align import MODES
+from ..datasets import LAYOUTS
 from ..errors import ConfigError
 from ..scoring import DEFAULT_METRICS, TEXT_METRICS
 
@@ -45,9 +47,9 @@ class RunConfig:
 
     The TOML form, with paths relative to the config file::
 
-        dataset = "manifest.toml"
+        dataset = "manifest.toml"   # or a folder: "PolyU", { layout = "sidd", path = "SIDD" }
         metrics = ["psnr", "ssim"]
-        align = true            # register and tone-match each reference to its noisy shot
+        align = "auto"          # "always" | "never": registration and tone match
         ocr = "easyocr"         # text check engine, or "none"
         detectors = ["tone_shift", "highlight_clipping"]   # optional; default: all built-ins
 
@@ -67,14 +69,21 @@ class RunConfig:
     Attributes
     ----------
     dataset : Path
-        Manifest of the pairs.
+        Manifest of the pairs, or a folder in a known layout (see
+        :func:`evalkit.datasets.load_dataset_dir`).
+    dataset_layout : str
+        The folder's layout (``"auto"``: detected); TOML ``dataset = { layout =
+        "polyu", path = "..." }``.
     denoisers : tuple of DenoiserEntry
         In the order they appear in results.
     metrics : tuple of str
         Metric registry names.
-    align : bool
-        Register each reference to its noisy shot and match its exposure before
-        scoring (:func:`evalkit.align.align_reference`), once per pair.
+    align : {"auto", "always", "never"}
+        How each reference is registered to its noisy shot and its exposure
+        matched before scoring (:func:`evalkit.align.align_reference`), once per
+        pair; ``"auto"`` keeps a registered benchmark's convention (no
+        alignment, see :func:`evalkit.scoring.alignment_mode`). TOML ``true`` and
+        ``false`` mean ``"auto"`` and ``"never"``.
     ocr : str or None
         OCR engine of the text check (``None``: no text check). Pairs with text
         regions in the manifest are read there, with their true strings; the
@@ -90,7 +99,8 @@ class RunConfig:
     dataset: Path
     denoisers: tuple[DenoiserEntry, ...]
     metrics: tuple[str, ...] = DEFAULT_METRICS
-    align: bool = True
+    dataset_layout: str = "auto"
+    align: str = "auto"
     ocr: str | None = "easyocr"
     detectors: tuple[str, ...] | None = None
     detector_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -125,7 +135,8 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
         if "dataset" not in document:
-            raise ConfigError(f"{where}: missing 'dataset' (path of a manifest)")
+            raise ConfigError(f"{where}: missing 'dataset' (a manifest or a dataset folder)")
+        dataset, layout = _dataset_source(document["dataset"], where)
         entries = document.get("denoiser", [])
         if not isinstance(entries, list) or not entries:
             raise ConfigError(f"{where}: needs at least one [[denoiser]] table")
@@ -155,9 +166,11 @@ class RunConfig:
         metrics = document.get("metrics", list(DEFAULT_METRICS))
         if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
             raise ConfigError(f"{where}: 'metrics' must be a list of names")
-        align = document.get("align", True)
-        if not isinstance(align, bool):
-            raise ConfigError(f"{where}: 'align' must be true or false")
+        align = document.get("align", "auto")
+        if isinstance(align, bool):
+            align = "auto" if align else "never"
+        if align not in MODES:
+            raise ConfigError(f"{where}: 'align' must be one of {list(MODES)} (or true/false)")
         detectors = document.get("detectors")
         if detectors is not None and not (
             isinstance(detectors, list) and all(isinstance(d, str) for d in detectors)
@@ -172,7 +185,8 @@ class RunConfig:
         if not isinstance(ocr, str):
             raise ConfigError(f"{where}: 'ocr' must be an engine name or \"none\"")
         return cls(
-            dataset=(base / document["dataset"]).resolve(),
+            dataset=(base / dataset).resolve(),
+            dataset_layout=layout,
             denoisers=tuple(denoisers),
             metrics=tuple(metrics),
             align=align,
@@ -181,3 +195,21 @@ class RunConfig:
             detector_settings=settings,
             source=source,
         )
+
+
+def _dataset_source(value: Any, where: Any) -> tuple[str, str]:
+    """``(path, layout)`` of the config's ``dataset``: a path, or ``{layout, path}``."""
+    if isinstance(value, str):
+        return value, "auto"
+    if isinstance(value, dict) and isinstance(value.get("path"), str):
+        extra = set(value) - {"path", "layout"}
+        layout = value.get("layout", "auto")
+        if extra or layout not in LAYOUTS:
+            raise ConfigError(
+                f"{where}: 'dataset' table takes path and layout (one of {list(LAYOUTS)}); "
+                f"got {value}"
+            )
+        return value["path"], layout
+    raise ConfigError(
+        f'{where}: \'dataset\' must be a path or {{ layout = "polyu", path = "..." }}'
+    )

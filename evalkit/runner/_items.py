@@ -43,8 +43,10 @@ class WorkItem:
         The denoiser's parameters.
     metrics : tuple of str
         Metrics to report.
-    align : bool
-        Score against the reference registered and tone-matched to the noisy shot.
+    align : (mode, reason)
+        How the reference is aligned to the noisy shot (``mode`` of
+        :func:`evalkit.align.align_reference`) and, when a benchmark's convention
+        decided it, why.
     version : str
         evalkit version; part of every cache key.
     ocr, detectors, detector_settings
@@ -70,7 +72,7 @@ class WorkItem:
     spec: DenoiserSpec
     params: dict[str, Any]
     metrics: tuple[str, ...]
-    align: bool
+    align: tuple[str, str | None]
     version: str
     ocr: str | None = None
     detectors: tuple[str, ...] | None = None
@@ -91,7 +93,7 @@ class WorkItem:
     @property
     def metric_version(self) -> str:
         """Version under which metric values are cached: evalkit's, and the alignment."""
-        return f"{self.version}+aligned" if self.align else self.version
+        return f"{self.version}+align-{self.align[0]}"
 
     def analysis_key(self, output_hash: str) -> str:
         """Identity of everything scored on one output: images, alignment, version."""
@@ -143,8 +145,8 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
             candidate,
             noisy=noisy,
             metrics=missing,
-            align=item.align,
-            alignment=_aligned(item, reference, noisy) if item.align else None,
+            align=item.align[0],
+            alignment=_aligned(item, reference, noisy),
             detectors=item.detectors,
             detector_settings=item.detector_settings,
             ocr=item.ocr,
@@ -186,7 +188,8 @@ def _aligned(item: WorkItem, reference: np.ndarray, noisy: np.ndarray) -> Alignm
     alignment = _ALIGNMENT.get(key)
     if alignment is None:
         _ALIGNMENT.clear()  # the last pair's reference goes before this one's is made
-        alignment = align_reference(reference, noisy)
+        mode, reason = item.align
+        alignment = align_reference(reference, noisy, mode=mode, reason=reason)
         _ALIGNMENT[key] = alignment
     return alignment
 

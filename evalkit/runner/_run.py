@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import __version__
-from ..datasets import load_dataset
+from ..datasets import REGISTERED_LAYOUTS, load_dataset_dir
 from ..denoisers import DENOISERS, make_denoiser
 from ..detectors import DETECTORS
 from ..errors import ConfigError, EvalkitError
 from ..io import image_size
 from ..metrics import METRICS
 from ..ocr import OCR_ENGINES
+from ..scoring import alignment_mode
 from ._config import RunConfig
 from ._executors import run_dask, run_processes, run_serial, start_fork_server
 from ._items import WorkItem, file_hash
@@ -153,7 +154,7 @@ def run(
     local_workers = not scheduler and (jobs > 1 or any(entry.timeout for entry in config.denoisers))
     if local_workers:
         start_fork_server()  # its imports overlap the checks and hashing below
-    dataset = load_dataset(config.dataset)
+    dataset = load_dataset_dir(config.dataset, layout=config.dataset_layout)
     if config.ocr is not None:
         try:
             OCR_ENGINES.get(config.ocr)
@@ -224,7 +225,7 @@ def _work_items(dataset, config: RunConfig, out: Path | None) -> list[WorkItem]:
                     spec=DENOISERS.get(entry.name),
                     params=dict(entry.params),
                     metrics=config.reported_metrics,
-                    align=config.align,
+                    align=alignment_mode(config.align, _benchmark(pair)),
                     version=__version__,
                     ocr=config.ocr,
                     detectors=config.detectors,
@@ -369,3 +370,8 @@ def _log_to(out: Path | None) -> logging.Handler | None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     return handler
+
+
+def _benchmark(pair) -> str | None:
+    layout = pair.metadata.get("dataset_layout")
+    return layout if layout in REGISTERED_LAYOUTS else None

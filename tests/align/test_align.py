@@ -90,11 +90,14 @@ def test_identical_images_align_with_zero_shift_and_full_frame(scene):
 
 
 def test_to_dict_is_json_and_names_shift_gain_residual_and_crop(scene, noisy_of):
-    alignment = align_reference(render(H, W, matrix=rigid(1, 1)), noisy_of(scene))
+    reference = np.clip(render(H, W, matrix=rigid(1, 1)) * 1.1, 0, 1)
+    alignment = align_reference(reference, noisy_of(scene))
     data = json.loads(json.dumps(alignment.to_dict()))
     assert data["method"] == "translation"
     assert data["shift_px"] == pytest.approx([-1, -1], abs=0.1)
     assert len(data["exposure"]["gain"]) == 3
+    assert [c["name"] for c in data["corrections"]] == ["shift", "exposure"]
+    assert all(c["applied"] for c in data["corrections"])
     assert data["crop"] == list(alignment.box)
     assert data["cropped_border_px"]["right"] == W - alignment.box[0] - alignment.box[2]
     assert data["residual_px"] is not None

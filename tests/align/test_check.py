@@ -80,9 +80,11 @@ def test_lines_end_with_the_verdict_and_to_dict_is_json(clean_pair):
     check = check_pair(np.clip(reference * 0.85, 0, 1), noisy)
     lines = check.lines()
     assert lines[-1] == f"verdict: {check.verdict}"
-    assert len(lines) == len(check.findings) + 1
+    assert len(lines) == len(check.findings) + len(check.alignment.corrections) + 1
+    assert "alignment exposure: applied: improves the fit" in lines[-2]
     data = json.loads(json.dumps(check.to_dict()))
     assert data["verdict"] == check.verdict and data["alignment"]["method"] == "translation"
+    assert data["measurements"]["corrections"]["exposure"]["applied"]
 
 
 @pytest.mark.realdata

@@ -79,3 +79,37 @@ def test_fit_with_everything_clipped_falls_back_to_identity():
 def test_unknown_model_is_refused(scene):
     with pytest.raises(ValueError, match="model must be one of"):
         fit_exposure(scene, scene, model="spline")
+
+
+def test_identical_images_fit_exactly_the_identity(scene):
+    fit = fit_exposure(scene, scene)
+    assert fit.gain == pytest.approx((1.0,) * 3, abs=1e-4)
+    assert fit.offset == pytest.approx((0.0,) * 3, abs=1e-4)
+
+
+@pytest.mark.parametrize("gain", [0.85, 0.97, 1.03, 1.15])
+@pytest.mark.parametrize("offset", [0.0, 0.02])
+def test_small_and_large_exposure_changes_are_recovered_with_clipping(
+    scene, noisy_of, gain, offset
+):
+    # The noisy shot is the scene brightened or darkened: where 1.15x pushes it past
+    # white, or the offset and noise past black, the camera clipped it.
+    noisy = noisy_of(np.clip(scene * gain + offset, 0, 1), sigma=0.04)
+    fit = fit_exposure(scene, noisy)
+    assert fit.gain == pytest.approx((gain,) * 3, rel=0.01)
+    assert fit.offset == pytest.approx((offset,) * 3, abs=0.004)
+    # The uncertainty is honest: the error is within a few of its sigmas.
+    errors = np.abs(np.array(fit.gain) - gain) / np.maximum(fit.gain_sigma, 1e-6)
+    assert (errors < 5).all() and (np.array(fit.gain_sigma) < 0.01).all()
+
+
+def test_the_noisy_shots_clipped_shadows_do_not_bias_the_fit(scene, noisy_of):
+    # A dark, very noisy shot: 4 % of its values are clipped at black.
+    noisy = noisy_of(scene * 0.5, sigma=0.1)
+    assert (noisy <= 0).mean() > 0.03
+    fit = fit_exposure(scene, noisy)
+    gain, sigma = np.array(fit.gain), np.array(fit.gain_sigma)
+    assert (np.abs(gain - 0.5) < 3 * sigma).all() and (sigma < 0.02).all()
+    # Only the midtones are left to fit: the line is right there, within 2 codes.
+    midtone = gain * 0.7 + np.array(fit.offset)
+    assert midtone == pytest.approx([0.35] * 3, abs=2 / 255)

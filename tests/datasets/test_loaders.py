@@ -168,7 +168,7 @@ def test_an_unknown_folder_layout_is_a_one_line_error(tmp_path):
     _touch(tmp_path / "holiday.jpg")
     with pytest.raises(ManifestError, match="no known dataset layout"):
         load_dataset_dir(tmp_path)
-    with pytest.raises(ManifestError, match="no such folder"):
+    with pytest.raises(ManifestError, match="no such manifest or dataset folder"):
         load_dataset_dir(tmp_path / "missing")
     with pytest.raises(ValueError, match="layout must be one of"):
         load_dataset_dir(tmp_path, layout="dnd")

@@ -170,3 +170,12 @@ def test_findings_bbox_is_parsed_from_csv(results_folder):
     assert boxes["colour_shift"] is None
     assert HOSTILE_PAIR in bundle.pairs
     assert SCRIPT in bundle.text[0]["candidate_text"]
+
+
+def test_pair_pages_say_how_the_reference_was_aligned(report):
+    # The tiny pairs are registered and equally exposed: nothing is corrected, and
+    # the page says so, with each correction's reason.
+    page = next((report.parent / "pairs").glob("p-iso800*.html")).read_text(encoding="utf-8")
+    assert 'id="alignment"' in page
+    assert "scored as given: no correction applied" in page
+    assert "not applied:" in page
