@@ -271,7 +271,7 @@ def align_reference(
 
     corrections: list[Correction] = []
     noisy_grey = luma(noisy)
-    box, matrix, warped = (0, 0, width, height), np.eye(3), reference
+    box, matrix, warped, fit = (0, 0, width, height), np.eye(3), reference, None
     if method != "none":
         matrix = _estimate(noisy_grey, luma(reference), method)
         geometry = _geometry(matrix, method)
@@ -288,7 +288,7 @@ def align_reference(
             box, candidate = warp_reference(reference, matrix, (width, height), interpolation)
             noisy_box, before = _in_box(noisy, box), _in_box(reference, box)
             fit = fit_exposure(candidate, noisy_box) if match_exposure else None
-            evidence = weigh(noisy_box, before, candidate, exposure=fit)
+            evidence = weigh(noisy_box, before, candidate, before_exposure=fit, after_exposure=fit)
             applied, why = decide(evidence, mode)
             corrections.append(
                 Correction(
@@ -303,15 +303,15 @@ def align_reference(
             if applied:
                 warped = candidate
             else:
-                box, matrix = (0, 0, width, height), np.eye(3)
+                box, matrix, fit = (0, 0, width, height), np.eye(3), None
             del before, candidate
 
     noisy_box = _in_box(noisy, box)
     exposure = None
     if match_exposure is not None:
-        fit = fit_exposure(warped, noisy_box, model=match_exposure)
-        matched = fit.apply(warped)
-        evidence = weigh(noisy_box, warped, matched)
+        if fit is None or match_exposure != "linear":  # else: fitted on these pixels already
+            fit = fit_exposure(warped, noisy_box, model=match_exposure)
+        evidence = weigh(noisy_box, warped, warped, after_exposure=fit)
         applied, why = decide(evidence, mode)
         corrections.append(
             Correction(
@@ -330,8 +330,7 @@ def align_reference(
             )
         )
         if applied:
-            exposure, warped = fit, matched
-        del matched
+            exposure, warped = fit, fit.apply(warped)
 
     residual, residual_max = None, None
     if method != "none":

@@ -246,28 +246,38 @@ def shift_image(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
     caller crops them (:func:`valid_box`). Clipped to [0, 1], as the band-limited
     interpolant overshoots at hard edges.
     """
-    from scipy import fft, ndimage
+    from scipy import fft
 
     height, width = image.shape[:2]
     ix, iy = math.floor(dx), math.floor(dy)
-    fx, fy = dx - ix, dy - iy
     pad = _FOURIER_PAD + max(abs(ix), abs(iy))
     size = tuple(fft.next_fast_len(n + 2 * pad, real=True) for n in (height, width))
     taper_y, taper_x = (_taper(n, pad) for n in (height, width))
+    # Sampling at x + d moves content by -d: a phase ramp, separable in y and x.
+    ramp_y = _phase_ramp(fft.fftfreq(size[0]), dy - iy)[:, None]
+    ramp_x = _phase_ramp(fft.rfftfreq(size[1]), dx - ix)[None, :]
     out = np.empty(image.shape, np.float32)
     for c in range(image.shape[2]):
         channel = image[..., c]
-        mean = float(channel.mean(dtype=np.float64))
-        padded = np.pad(channel, pad, mode="symmetric") - np.float32(mean)
+        mean = np.float32(channel.mean(dtype=np.float64))
+        padded = np.pad(channel - mean, pad, mode="symmetric")
         padded *= taper_y[:, None]
         padded *= taper_x[None, :]
         spectrum = fft.rfft2(padded, s=size, workers=-1)  # zeros beyond: the mean
-        # fourier_shift moves content by +shift; sampling at x + d moves it by -d.
-        spectrum = ndimage.fourier_shift(spectrum, (-fy, -fx), n=size[1])
+        spectrum *= ramp_y
+        spectrum *= ramp_x
         shifted = fft.irfft2(spectrum, s=size, workers=-1)
         rows, cols = pad + iy, pad + ix
-        out[..., c] = shifted[rows : rows + height, cols : cols + width] + mean
+        out[..., c] = shifted[rows : rows + height, cols : cols + width]
+        out[..., c] += mean
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _phase_ramp(frequencies: np.ndarray, shift: float) -> np.ndarray:
+    """``exp(2 pi i f shift)``, complex64: multiplying a spectrum by it samples the
+    signal at ``x + shift``. What scipy.ndimage.fourier_shift computes for ``-shift``,
+    written out because its general n-D loop takes 8x as long on a 20 MP spectrum."""
+    return np.exp(2j * np.pi * shift * frequencies).astype(np.complex64)
 
 
 def _taper(length: int, pad: int) -> np.ndarray:

@@ -45,6 +45,8 @@ def provenance(config, denoisers) -> dict[str, Any]:
             "file": str(source) if source else None,
             "text": source.read_text(encoding="utf-8") if source and source.is_file() else None,
             "dataset": str(config.dataset),
+            "dataset_layout": config.dataset_layout,
+            "align": config.align,
             "metrics": list(config.metrics),
         },
         "denoisers": {

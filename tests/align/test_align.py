@@ -150,3 +150,40 @@ def test_alignment_is_a_frozen_dataclass(scene):
     assert isinstance(alignment, Alignment)
     with pytest.raises(AttributeError):
         alignment.method = "none"
+
+
+def _waves(dx=0.0, dy=0.0):
+    """A band-limited scene (sinusoids up to 0.45 cycles/px) sampled at (x + dx, y + dy)."""
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:H, 0:W].astype(np.float64)
+    out = np.full((H, W), 0.5)
+    for _ in range(60):
+        f, a, p, amp = rng.uniform(0.02, 0.45), rng.uniform(0, np.pi), rng.uniform(0, 6.3), 0.02
+        out += amp * np.sin(2 * np.pi * f * (np.cos(a) * (x + dx) + np.sin(a) * (y + dy)) + p)
+    return np.repeat(out[..., None], 3, axis=2).astype(np.float32)
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(0.3, -0.7), (1.4, 0.4), (-2.5, 3.25)])
+def test_the_fourier_shift_is_exact_on_band_limited_detail_where_lanczos_blurs(dx, dy):
+    from evalkit.align._register import shift_image, warp_into_box
+
+    scene, truth = _waves(), _waves(dx, dy)
+    inner = (slice(8, -8), slice(8, -8))
+    fourier = shift_image(scene, dx, dy)[inner]
+    matrix = np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1.0]])
+    lanczos = warp_into_box(scene, matrix, (0, 0, W, H), "lanczos")[inner]
+    error = np.sqrt(np.mean((fourier - truth[inner]) ** 2))
+    assert error < 3e-4
+    assert np.sqrt(np.mean((lanczos - truth[inner]) ** 2)) > 10 * error
+
+
+def test_the_phase_ramp_is_scipys_fourier_shift():
+    from scipy import fft, ndimage
+
+    from evalkit.align._register import _phase_ramp
+
+    spectrum = fft.rfft2(np.random.default_rng(0).random((40, 50)).astype(np.float32))
+    ours = spectrum * _phase_ramp(fft.fftfreq(40), 0.3)[:, None]
+    ours *= _phase_ramp(fft.rfftfreq(50), -0.7)[None, :]
+    theirs = ndimage.fourier_shift(spectrum, (-0.3, 0.7), n=50)
+    assert np.abs(ours - theirs).max() < 1e-4 * np.abs(theirs).max()

@@ -27,6 +27,7 @@ H, W = 3664, 5496  # 20.1 MP, a common 3:2 sensor size
 @pytest.fixture(scope="module")
 def scene():
     import cv2
+    import scipy.stats  # noqa: F401  (imported once per process: 1.8 s that no call should carry)
 
     rng = np.random.default_rng(0)
     # Texture at several scales: 1/f-like noise, built small and upscaled.
