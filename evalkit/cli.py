@@ -322,10 +322,14 @@ def pair_check(
     """Diagnose a pair: misalignment, brightness, motion, clipping, a noisy reference."""
     from .align import check_pair
     from .datasets import Pair
+    from .scoring import alignment_mode, benchmark_of
 
     with _user_errors():
         reference_image, noisy_image = Pair("pair", reference, noisy).load()
-        result = check_pair(reference_image, noisy_image, method=method.value)
+        _, convention = alignment_mode("auto", benchmark_of(reference, noisy))
+        result = check_pair(
+            reference_image, noisy_image, method=method.value, convention=convention
+        )
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(result.lines()))
     if result.verdict == "bad":
         raise typer.Exit(1)

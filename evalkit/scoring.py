@@ -228,8 +228,7 @@ def alignment_mode(align: str | bool, benchmark: str | None) -> tuple[str, str |
     if align == "auto" and benchmark is not None:
         return "never", (
             f"not applied: a {benchmark} benchmark pair, published as registered and scored "
-            "unaligned in the literature; --align always corrects it (evalkit pair check "
-            "measures it)"
+            "unaligned in the literature; --align always corrects it"
         )
     return align, None
 
@@ -322,7 +321,7 @@ def _non_finite_reason(value: float) -> str:
     if np.isnan(value):
         return "not a number (the metric is undefined for these images)"
     sign = "+" if value > 0 else "-"
-    return f"{sign}infinite: the images are identical, there is no error to measure"
+    return f"{sign}infinite: the images do not differ, there is no error to measure"
 
 
 def _json_number(value: float | None) -> float | None:

@@ -53,7 +53,7 @@ def test_score_with_align_never_records_an_identity_alignment(tmp_path, smooth_i
     alignment = document["alignment"]
     assert alignment["identity"] and alignment["mode"] == "never"
     assert [c["applied"] for c in alignment["corrections"]] == [False, False]
-    assert "--align never" in alignment["corrections"][0]["reason"]
+    assert "align never" in alignment["corrections"][0]["reason"]
     assert 30 < document["metrics"]["psnr"] < 40
 
 
@@ -64,7 +64,7 @@ def test_score_of_identical_images_gives_a_null_psnr_with_its_reason(tmp_path, s
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     assert document["metrics"]["psnr"] is None
-    assert "identical" in document["unavailable"]["psnr"]
+    assert "do not differ" in document["unavailable"]["psnr"]
     assert document["metrics"]["ssim"] == 1.0
     assert document["alignment"]["identity"]
 

@@ -25,6 +25,9 @@ from ._register import (
 BBox = tuple[int, int, int, int]
 METHODS = ("translation", "affine", "homography", "none")
 _SNAP_PX = 0.02
+# Below this many px on a side there is not enough of the frame to register
+# (the correlation window and the 16-px valid box): the geometry is left alone.
+_MIN_SIDE = 32
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,7 +147,7 @@ class Alignment:
         (:meth:`ExposureFit.to_dict` or ``None``), ``residual_px``,
         ``residual_max_px``, ``mode``, ``identity`` and ``corrections`` (a list
         of :meth:`Correction.to_dict`: each correction considered, ``applied`` or
-        not, with its estimate, uncertainty, ``gain_db``, ``z`` and reason).
+        not, with its estimate, uncertainty, ``gain_db``, ``p``, ``tiles`` and reason).
         """
         x, y, w, h = self.box
         width, height = self.size
@@ -196,8 +199,9 @@ def align_reference(
         ``"auto"`` (default): each correction (the registration, then the tone fit)
         is estimated and applied only when the data support it: when it lowers
         the reference's squared difference to the noisy shot on the frame's tiles
-        at 4 standard errors and by at least 0.01 dB (see
-        :mod:`evalkit.align._decision`); on a registered, equally exposed pair the
+        beyond chance (a one-sided signed-rank test at p < 3.2e-5) and by at
+        least 0.01 dB (see :mod:`evalkit.align._decision`); frames under 32 px
+        are not registered. On a registered, equally exposed pair the
         reference is returned exactly as given. ``"always"``: every estimate is
         applied. ``"never"``: nothing is estimated or applied.
     method : {"translation", "affine", "homography", "none"}
@@ -265,46 +269,19 @@ def align_reference(
         )
     height, width = noisy.shape[:2]
     reference = np.asarray(reference, np.float32)
+    geometry = "shift" if method in ("translation", "none") else "transform"
     if mode == "never":
-        why = reason or "not applied: --align never"
-        return _unaligned(reference, (width, height), interpolation, mode, why)
+        why = reason or "not applied: alignment switched off (align never)"
+        names = (geometry, "exposure") if match_exposure else (geometry,)
+        return _unaligned(reference, (width, height), interpolation, mode, names, why)
 
     corrections: list[Correction] = []
-    noisy_grey = luma(noisy)
     box, matrix, warped, fit = (0, 0, width, height), np.eye(3), reference, None
     if method != "none":
-        matrix = _estimate(noisy_grey, luma(reference), method)
-        geometry = _geometry(matrix, method)
-        if _is_identity(matrix):
-            corrections.append(
-                Correction(
-                    geometry,
-                    False,
-                    _estimate_record(matrix, (width, height)),
-                    reason="not applied: no movement measured",
-                )
-            )
-        else:
-            box, candidate = warp_reference(reference, matrix, (width, height), interpolation)
-            noisy_box, before = _in_box(noisy, box), _in_box(reference, box)
-            fit = fit_exposure(candidate, noisy_box) if match_exposure else None
-            evidence = weigh(noisy_box, before, candidate, before_exposure=fit, after_exposure=fit)
-            applied, why = decide(evidence, mode)
-            corrections.append(
-                Correction(
-                    geometry,
-                    applied,
-                    _estimate_record(matrix, (width, height)),
-                    gain_db=evidence.gain_db,
-                    z=evidence.z,
-                    reason=why,
-                )
-            )
-            if applied:
-                warped = candidate
-            else:
-                box, matrix, fit = (0, 0, width, height), np.eye(3), None
-            del before, candidate
+        box, matrix, warped, fit, correction = _register(
+            reference, noisy, method, mode, interpolation, tone=match_exposure is not None
+        )
+        corrections.append(correction)
 
     noisy_box = _in_box(noisy, box)
     exposure = None
@@ -325,8 +302,9 @@ def align_reference(
                 },
                 {"gain": list(fit.gain_sigma), "offset": list(fit.offset_sigma)},
                 gain_db=evidence.gain_db,
-                z=evidence.z,
+                p=evidence.p,
                 reason=why,
+                tiles=evidence.tiles,
             )
         )
         if applied:
@@ -357,6 +335,61 @@ def align_reference(
     )
 
 
+def _register(
+    reference: np.ndarray,
+    noisy: np.ndarray,
+    method: str,
+    mode: str,
+    interpolation: str,
+    *,
+    tone: bool,
+) -> tuple[BBox, np.ndarray, np.ndarray, ExposureFit | None, Correction]:
+    """The registration step: ``(box, matrix, registered reference, the linear tone
+    fit made on it or None, its record)``; the frame unchanged when not applied.
+
+    With ``tone``, the shift is judged with a tone fit applied to both versions, so
+    that a brightness difference does not hide or fake its effect.
+    """
+    height, width = noisy.shape[:2]
+    name = "shift" if method == "translation" else "transform"
+    unchanged = ((0, 0, width, height), np.eye(3), reference, None)
+    if min(width, height) < _MIN_SIDE:
+        why = f"the frame is too small to register ({width}x{height} px, under {_MIN_SIDE})"
+        if mode == "always":
+            raise AlignmentError(why)
+        return (*unchanged, Correction(name, False, reason=f"not applied: {why}"))
+    matrix = _estimate(luma(noisy), luma(reference), method)
+    record = _estimate_record(matrix, (width, height))
+    if _is_identity(matrix):
+        return (
+            *unchanged,
+            Correction(name, False, record, reason="not applied: no movement measured"),
+        )
+    try:
+        box, candidate = warp_reference(reference, matrix, (width, height), interpolation)
+    except AlignmentError as exc:
+        if mode == "always":
+            raise
+        # A shift that leaves too little overlap is no correction: keep the frame.
+        return (*unchanged, Correction(name, False, record, reason=f"not applied: {exc}"))
+    noisy_box, before = _in_box(noisy, box), _in_box(reference, box)
+    fit = fit_exposure(candidate, noisy_box) if tone else None
+    evidence = weigh(noisy_box, before, candidate, before_exposure=fit, after_exposure=fit)
+    applied, why = decide(evidence, mode)
+    correction = Correction(
+        name,
+        applied,
+        record,
+        gain_db=evidence.gain_db,
+        p=evidence.p,
+        reason=why,
+        tiles=evidence.tiles,
+    )
+    if not applied:
+        return (*unchanged, correction)
+    return box, matrix, candidate, fit, correction
+
+
 def _estimate(noisy_grey: np.ndarray, ref_grey: np.ndarray, method: str) -> np.ndarray:
     """The transform (3x3, noisy -> reference coordinates) that ``method`` measures."""
     import cv2
@@ -385,8 +418,12 @@ def warp_reference(
     ``box`` is the valid box (:func:`valid_box`) in a noisy frame of ``size``
     ``(W, H)``; a whole-pixel shift is a cut, not a resampling.
     """
-    whole = _is_translation(matrix) and np.allclose(matrix[:2, 2], np.round(matrix[:2, 2]))
-    margin = 0 if whole else INTERPOLATIONS[interpolation]
+    translation = _is_translation(matrix)
+    integral = np.isclose(matrix[:2, 2], np.round(matrix[:2, 2]))
+    whole = translation and bool(integral.all())
+    reach = INTERPOLATIONS[interpolation]
+    # A translation resamples only along the axes it moves by a fraction of a pixel.
+    margin = tuple(0 if translation and exact else reach for exact in integral)
     box = valid_box(matrix, size, size, margin)
     if box[2] < 16 or box[3] < 16:
         raise AlignmentError(
@@ -405,7 +442,12 @@ def warp_reference(
 
 
 def _unaligned(
-    reference: np.ndarray, size: tuple[int, int], interpolation: str, mode: str, reason: str
+    reference: np.ndarray,
+    size: tuple[int, int],
+    interpolation: str,
+    mode: str,
+    names: tuple[str, ...],
+    reason: str,
 ) -> Alignment:
     return Alignment(
         reference=reference,
@@ -418,15 +460,8 @@ def _unaligned(
         residual_px=None,
         residual_max_px=None,
         mode=mode,
-        corrections=(
-            Correction("shift", False, reason=reason),
-            Correction("exposure", False, reason=reason),
-        ),
+        corrections=tuple(Correction(name, False, reason=reason) for name in names),
     )
-
-
-def _geometry(matrix: np.ndarray, method: str) -> str:
-    return "shift" if method == "translation" else "transform"
 
 
 def _estimate_record(matrix: np.ndarray, size: tuple[int, int]) -> dict[str, Any]:

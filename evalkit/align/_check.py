@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ..findings import Finding, Severity
 from ._align import Alignment, align_reference, warp_reference
+from ._exposure import fit_exposure
 from ._register import luma
 
 VERDICTS = ("ok", "warn", "bad")
@@ -85,7 +86,12 @@ class PairCheck:
 
 
 def check_pair(
-    reference: np.ndarray, noisy: np.ndarray, *, method: str = "translation", mode: str = "auto"
+    reference: np.ndarray,
+    noisy: np.ndarray,
+    *,
+    method: str = "translation",
+    mode: str = "auto",
+    convention: str | None = None,
 ) -> PairCheck:
     """Check a reference/noisy pair for the problems that make its scores wrong.
 
@@ -99,6 +105,11 @@ def check_pair(
         How the corrections are decided, as :func:`evalkit.score` would decide
         them; the shift and gains found are reported either way, with the
         decision (``measurements["corrections"]``).
+    convention : str, optional
+        Why scoring leaves this pair unaligned (a registered benchmark's
+        convention, see :func:`evalkit.scoring.alignment_mode`): the corrections
+        are still measured and the checks run on the registered pair, but each
+        is reported as not applied, for this reason.
 
     Returns
     -------
@@ -111,7 +122,9 @@ def check_pair(
           registration over 0.2 px (warning) or 0.5 px (critical).
         * **brightness**: gain off 1 by more than 3 %, offset over 0.02, or channel
           gains 3 % apart (warning: corrected, but exposure or white balance was not
-          locked); gain under 0.5 or over 2 (critical).
+          locked); gain under 0.5 or over 2 (critical). Only when the tone fit is
+          shown to improve the match (:attr:`Correction.supported`): an uncertain
+          gain is no evidence of a brightness difference.
         * **motion**: after alignment and tone matching, areas where the 2-px
           blurred difference exceeds 6 robust sigmas (and 0.03): over 0.5 % of the
           frame is a warning, over 2 % critical; the box of the largest area is given.
@@ -122,26 +135,31 @@ def check_pair(
           (warning) or 0.6 (critical) of the noisy shot's, when it is at least
           1.5/255 (3/255 for critical).
     """
-    # The curve absorbs tone-curve differences (picture styles, auto exposure), so
-    # that only what moved is left for the motion check; the linear gains that the
-    # brightness check reports are fitted alongside it.
     if mode not in ("auto", "always"):
         raise ValueError(f"mode must be 'auto' or 'always', got {mode!r}")
-    alignment = align_reference(reference, noisy, mode=mode, method=method, match_exposure="curve")
+    # The decisions scoring makes; the checks below look at the registered pair.
+    alignment = align_reference(reference, noisy, mode=mode, method=method)
+    record = alignment if convention is None else _declined(alignment, reference, convention)
+    warped = _registered(alignment, reference)
+    noisy_box = alignment.crop(noisy)
+    # A monotone curve absorbs tone-curve differences (picture styles, auto
+    # exposure), so that only what moved is left for the motion check.
+    toned = fit_exposure(warped, noisy_box, model="curve").apply(warped)
     findings: list[Finding] = []
     measurements: dict[str, Any] = {
-        "corrections": {c.name: c.to_dict() for c in alignment.corrections}
+        "corrections": {c.name: c.to_dict() for c in record.corrections}
     }
-    findings += _check_alignment(alignment, measurements)
-    findings += _check_brightness(alignment, measurements)
-    findings += _check_motion(alignment, noisy, measurements)
+    findings += _check_alignment(record, measurements)
+    findings += _check_brightness(record, measurements)
+    findings += _check_motion(toned, noisy_box, alignment, measurements)
+    del toned
     findings += _check_clipping(reference, measurements)
-    findings += _check_reference_noise(alignment, reference, noisy, measurements)
+    findings += _check_reference_noise(alignment, warped, noisy_box, measurements)
     findings.sort(key=lambda f: -Severity(f.severity).rank)
     ranks = [Severity(f.severity).rank for f in findings]
     verdict = VERDICTS[max(ranks, default=0)]
     return PairCheck(
-        verdict=verdict, findings=tuple(findings), measurements=measurements, alignment=alignment
+        verdict=verdict, findings=tuple(findings), measurements=measurements, alignment=record
     )
 
 
@@ -196,12 +214,14 @@ def _check_alignment(alignment: Alignment, m: dict) -> list[Finding]:
         )
     elif residual > _RESIDUAL_WARN:
         severity = "critical" if residual > _RESIDUAL_BAD else "warning"
+        registered = alignment.method != "none"
+        after = f"after {alignment.method} registration" if registered else "unregistered"
         out.append(
             _finding(
                 "misalignment",
                 severity,
                 residual,
-                f"{residual:.2f} px of misalignment remain after {alignment.method} registration "
+                f"{residual:.2f} px of misalignment remain {after} "
                 f"(up to {alignment.residual_max_px:.2f} px): rotation, lens distortion or a "
                 "moved scene; try --method affine or reshoot",
             )
@@ -219,38 +239,7 @@ def _check_brightness(alignment: Alignment, m: dict) -> list[Finding]:
     mean_gain = float(gains.mean())
     spread = float(gains.max() / max(gains.min(), 1e-6) - 1)
     text = f"gain R/G/B {gains[0]:.3f}/{gains[1]:.3f}/{gains[2]:.3f}, offset {offsets.mean():+.3f}"
-    if not 1 - _GAIN_BAD < mean_gain < 1 / (1 - _GAIN_BAD):
-        return [
-            _finding(
-                "brightness",
-                "critical",
-                mean_gain,
-                f"the reference's exposure is far from the noisy shot's ({text}): a different "
-                "exposure, lighting or scene; reshoot with locked exposure",
-            )
-        ]
     out = []
-    if abs(mean_gain - 1) > _GAIN_WARN or abs(float(offsets.mean())) > _OFFSET_WARN:
-        brighter = "brighter" if mean_gain * 0.5 + offsets.mean() < 0.5 else "darker"
-        out.append(
-            _finding(
-                "brightness",
-                "warning",
-                mean_gain,
-                f"the reference is {brighter} than the noisy shot ({text}); evalkit matches it, "
-                "but lock exposure when shooting",
-            )
-        )
-    if spread > _WB_WARN:
-        out.append(
-            _finding(
-                "brightness",
-                "warning",
-                spread,
-                f"channel gains differ by {spread:.1%} ({text}): white balance was not locked; "
-                "evalkit matches each channel",
-            )
-        )
     if used < 0.5:
         out.append(
             _finding(
@@ -261,13 +250,79 @@ def _check_brightness(alignment: Alignment, m: dict) -> list[Finding]:
                 "(the rest is clipped): the match is uncertain",
             )
         )
+    # A difference the fit cannot show to improve the match is no difference: a
+    # channel spanning a narrow range (white paper) gives an uncertain gain.
+    if not tone.supported:
+        return out
+    corrected = "evalkit matches it" if tone.applied else f"scoring leaves it ({tone.reason})"
+    if not 1 - _GAIN_BAD < mean_gain < 1 / (1 - _GAIN_BAD):
+        return [
+            _finding(
+                "brightness",
+                "critical",
+                mean_gain,
+                f"the reference's exposure is far from the noisy shot's ({text}): a different "
+                "exposure, lighting or scene; reshoot with locked exposure",
+            )
+        ]
+    if abs(mean_gain - 1) > _GAIN_WARN or abs(float(offsets.mean())) > _OFFSET_WARN:
+        brighter = "brighter" if mean_gain * 0.5 + offsets.mean() < 0.5 else "darker"
+        out.append(
+            _finding(
+                "brightness",
+                "warning",
+                mean_gain,
+                f"the reference is {brighter} than the noisy shot ({text}); {corrected}, "
+                "but lock exposure when shooting",
+            )
+        )
+    if spread > _WB_WARN:
+        out.append(
+            _finding(
+                "brightness",
+                "warning",
+                spread,
+                f"channel gains differ by {spread:.1%} ({text}): white balance was not locked; "
+                + ("evalkit matches each channel" if tone.applied else corrected),
+            )
+        )
     return out
 
 
-def _check_motion(alignment: Alignment, noisy: np.ndarray, m: dict) -> list[Finding]:
+def _registered(alignment: Alignment, reference: np.ndarray) -> np.ndarray:
+    """The reference with the alignment's geometry but not its tone fit, on its box:
+    tone-matching a noisy reference would dilute its noise (binning regresses the
+    fitted gain), which the noise check measures."""
+    if alignment.method == "none":
+        return alignment.crop(reference)
+    return warp_reference(reference, alignment.matrix, alignment.size, alignment.interpolation)[1]
+
+
+def _declined(alignment: Alignment, reference: np.ndarray, reason: str) -> Alignment:
+    """``alignment`` as scoring uses it under a benchmark's convention: the
+    reference as given, every correction measured but not applied, for ``reason``."""
+    declined = tuple(
+        replace(c, applied=False, reason=f"{reason}; measured: {c.reason.split(': ', 1)[-1]}")
+        for c in alignment.corrections
+    )
+    width, height = alignment.size
+    return replace(
+        alignment,
+        reference=reference,
+        box=(0, 0, width, height),
+        method="none",
+        matrix=np.eye(3),
+        exposure=None,
+        corrections=declined,
+    )
+
+
+def _check_motion(
+    toned: np.ndarray, noisy: np.ndarray, alignment: Alignment, m: dict
+) -> list[Finding]:
     import cv2
 
-    difference = luma(alignment.reference) - luma(alignment.crop(noisy))
+    difference = luma(toned) - luma(noisy)
     smooth = cv2.GaussianBlur(difference, (0, 0), 2.0)
     sigma = 1.4826 * float(np.median(np.abs(smooth - np.median(smooth))))
     level = max(_MOTION_SIGMAS * sigma, _MOTION_MIN_LEVEL)
@@ -328,19 +383,11 @@ def _check_clipping(reference: np.ndarray, m: dict) -> list[Finding]:
 
 
 def _check_reference_noise(
-    alignment: Alignment, reference: np.ndarray, noisy: np.ndarray, m: dict
+    alignment: Alignment, warped: np.ndarray, noisy: np.ndarray, m: dict
 ) -> list[Finding]:
-    # The tone-matched reference cannot be used: binning on a noisy reference dilutes
-    # the fitted gain, which would hide part of its noise. The geometry is reused.
-    x, y, w, h = alignment.box
-    if alignment.method == "none":
-        warped = reference[y : y + h, x : x + w]
-    else:
-        warped = warp_reference(
-            reference, alignment.matrix, alignment.size, alignment.interpolation
-        )[1]
-    gain = float(np.mean(alignment.gain))
-    sigma_ref, sigma_noisy = _noise_sigmas(warped, alignment.crop(noisy), gain)
+    # The gain measured between the shots, whether scoring applies it or not.
+    gain = float(np.mean(alignment.correction("exposure").estimate["gain"]))
+    sigma_ref, sigma_noisy = _noise_sigmas(warped, noisy, gain)
     sigma_ref /= _warp_noise_gain(alignment)
     ratio = sigma_ref / max(sigma_noisy, 1e-6)
     m.update(

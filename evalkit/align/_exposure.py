@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,8 +126,9 @@ def fit_exposure(reference: np.ndarray, noisy: np.ndarray, *, model: str = "line
     Notes
     -----
     Per channel, pixels are sorted into 64 equal-count bins of the reference's
-    value blurred by a 2-px Gaussian (1 px for the curve; above 1 MP, the mean of
-    blocks of at least 2 px; see ``_SMOOTH_SIGMA``). Each bin gives the mean
+    value blurred by a 2-px Gaussian (1 px for the curve; see ``_SMOOTH_SIGMA``);
+    above 1 MP, one pixel per block of ``ceil(sqrt(MP))`` px is used, binned by its
+    block's mean. Each bin gives the mean
     reference and the mean noisy value, which averages the noise away without
     bias; the same statistic on both sides puts every bin of identical images on
     the identity line, so their fit is exactly
@@ -150,9 +152,13 @@ def fit_exposure(reference: np.ndarray, noisy: np.ndarray, *, model: str = "line
             f"reference and noisy must both have shape (H, W, 3), got {reference.shape} "
             f"and {noisy.shape}"
         )
-    step = max(1, int(np.sqrt(reference.shape[0] * reference.shape[1] / _MAX_SAMPLES)))
-    ref_s, noisy_s = reference[::step, ::step], noisy[::step, ::step]
-    keys = _smooth(reference, step, _SMOOTH_SIGMA[model])
+    height, width = reference.shape[:2]
+    step = max(1, math.ceil(math.sqrt(height * width / _MAX_SAMPLES)))
+    rows, cols = height // step, width // step
+    # One sample per step x step block, at its centre, where the block mean is centred.
+    centre = (slice(step // 2, rows * step, step), slice(step // 2, cols * step, step))
+    ref_s, noisy_s = reference[centre], noisy[centre]
+    keys = _smooth(reference[: rows * step, : cols * step], step, _SMOOTH_SIGMA[model])
     gains, offsets, xs, ys, used, gain_sigmas, offset_sigmas = [], [], [], [], [], [], []
     for c in range(3):
         x = ref_s[..., c].ravel().astype(np.float64)
@@ -199,19 +205,16 @@ def _monotone(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _smooth(image: np.ndarray, step: int, sigma: float) -> np.ndarray:
-    """The binning key: a Gaussian blur of ``sigma`` px, at the pixels
-    ``[::step, ::step]``; float32.
-
-    Above 1 MP the key is the mean of each ``step`` x ``step`` block instead (as
-    smoothing, and far cheaper at 20 MP).
-    """
+    """The binning key, float32: a Gaussian blur of ``sigma`` px or, above 1 MP
+    (``step`` > 1), the mean of each ``step`` x ``step`` block (smoothing as
+    strong, and far cheaper at 20 MP). ``image`` is a whole number of blocks."""
     import cv2
 
     source = np.ascontiguousarray(image, np.float32)
     if step == 1:
         return cv2.GaussianBlur(source, (0, 0), sigma)
-    rows, cols = -(-image.shape[0] // step), -(-image.shape[1] // step)
-    return cv2.resize(source, (cols, rows), interpolation=cv2.INTER_AREA)
+    size = (image.shape[1] // step, image.shape[0] // step)
+    return cv2.resize(source, size, interpolation=cv2.INTER_AREA)
 
 
 def _binned_means(x: np.ndarray, y: np.ndarray, key: np.ndarray):
@@ -223,6 +226,8 @@ def _binned_means(x: np.ndarray, y: np.ndarray, key: np.ndarray):
     if x.size < _BINS * 10:
         return np.empty(0), np.empty(0), np.empty(0), 0
     edges = np.unique(np.quantile(key, np.linspace(0, 1, _BINS + 1)))
+    if len(edges) < 3:  # a (nearly) constant channel has no tones to fit
+        return np.empty(0), np.empty(0), np.empty(0), 0
     index = np.clip(np.searchsorted(edges, key, side="right") - 1, 0, len(edges) - 2)
     clipped = (y <= _CLIP_MARGIN) | (y >= 1 - _CLIP_MARGIN)
     bins = len(edges) - 1

@@ -183,10 +183,14 @@ def _scale_matrix(fx: float, fy: float) -> np.ndarray:
 
 
 def valid_box(
-    matrix: np.ndarray, reference_size: tuple[int, int], size: tuple[int, int], margin: int
+    matrix: np.ndarray,
+    reference_size: tuple[int, int],
+    size: tuple[int, int],
+    margin: int | tuple[int, int],
 ) -> tuple[int, int, int, int]:
     """Largest safe axis-aligned box ``(x, y, w, h)`` of noisy pixels whose reference
-    samples (with ``margin`` px for the interpolation kernel) lie inside the reference.
+    samples (with ``margin`` px for the interpolation kernel, or ``(x, y)`` margins)
+    lie inside the reference.
 
     The reference frame's corners are mapped into the noisy frame by ``inv(matrix)``
     (lines stay lines under a homography); for near-identity transforms the box
@@ -194,7 +198,8 @@ def valid_box(
     """
     ref_w, ref_h = reference_size
     width, height = size
-    lo_x, lo_y, hi_x, hi_y = margin, margin, ref_w - 1 - margin, ref_h - 1 - margin
+    mx, my = (margin, margin) if isinstance(margin, int) else margin
+    lo_x, lo_y, hi_x, hi_y = mx, my, ref_w - 1 - mx, ref_h - 1 - my
     corners = np.array([[lo_x, lo_y, 1], [hi_x, lo_y, 1], [hi_x, hi_y, 1], [lo_x, hi_y, 1]]).T
     mapped = np.linalg.inv(matrix) @ corners
     xs, ys = mapped[0] / mapped[2], mapped[1] / mapped[2]

@@ -54,8 +54,12 @@ _POLYU = re.compile(
     r"(?P<scene>[A-Za-z0-9]+)_(?P<index>\d+)_(?P<role>real|mean)$",
     re.IGNORECASE,
 )
+# The whole frames' names are generic (``Camera_Scene_Real``): only the dataset's five
+# cameras count, so that a user's own ``desk_photo_mean.tif`` is not taken for PolyU.
 _POLYU_FULL = re.compile(
-    r"^(?P<camera>[A-Za-z0-9]+)_(?P<scene>[A-Za-z0-9]+)_(?P<role>real|mean)$", re.IGNORECASE
+    r"^(?P<camera>Canon5D2|Canon80D|Canon600D|Nikon800|SonyA7II)_(?P<scene>[A-Za-z0-9]+)_"
+    r"(?P<role>real|mean)$",
+    re.IGNORECASE,
 )
 _NAM = re.compile(
     r"^(?P<camera>[A-Za-z0-9]+)_iso(?P<iso>\d+)_(?P<index>\d+)_(?P<role>real|mean)$", re.IGNORECASE

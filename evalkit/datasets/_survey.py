@@ -64,7 +64,10 @@ class Survey:
                 for p in pairs
             ],
             "cameras": dict(Counter(p.camera or "unknown" for p in pairs)),
-            "isos": {str(k): v for k, v in sorted(Counter(p.iso for p in pairs).items(), key=str)},
+            "isos": {
+                f"{iso:g}" if iso else "unknown": n
+                for iso, n in sorted(Counter(p.iso for p in pairs).items(), key=_iso_order)
+            },
             "unmatched": [str(path) for path in self.unmatched],
         }
 
@@ -127,3 +130,8 @@ def survey(path: str | os.PathLike, layout: str = "auto") -> Survey:
         sizes={pair.id: image_size(pair.noisy) for pair in dataset},
         unmatched=unmatched,
     )
+
+
+def _iso_order(item: tuple[float | None, int]) -> tuple[bool, float]:
+    iso = item[0]
+    return iso is None, iso or 0.0

@@ -183,7 +183,7 @@ _ALIGNMENT: dict[tuple[str, str], Alignment] = {}
 
 
 def _aligned(item: WorkItem, reference: np.ndarray, noisy: np.ndarray) -> Alignment:
-    key = (item.reference_hash, item.input_hash)
+    key = (item.reference_hash, item.input_hash, item.align)
     # Read once: on a dask worker another thread may replace the entry meanwhile.
     alignment = _ALIGNMENT.get(key)
     if alignment is None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import __version__
-from ..datasets import REGISTERED_LAYOUTS, load_dataset_dir
+from ..datasets import REGISTERED_LAYOUTS, benchmark_layout, load_dataset_dir
 from ..denoisers import DENOISERS, make_denoiser
 from ..detectors import DETECTORS
 from ..errors import ConfigError, EvalkitError
@@ -373,5 +373,9 @@ def _log_to(out: Path | None) -> logging.Handler | None:
 
 
 def _benchmark(pair) -> str | None:
+    """The registered benchmark a pair comes from: its loader's layout, or, for a
+    manifest that lists a benchmark's files, their names (as ``evalkit score`` sees)."""
     layout = pair.metadata.get("dataset_layout")
-    return layout if layout in REGISTERED_LAYOUTS else None
+    if layout in REGISTERED_LAYOUTS:
+        return layout
+    return benchmark_layout(pair.reference, pair.noisy)

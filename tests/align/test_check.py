@@ -95,3 +95,24 @@ def test_no_polyu_pair_is_judged_bad(shared_data):
     for pair in load_polyu(shared_data / "real-pairs" / "polyu"):
         check = check_pair(*pair.load())
         assert check.verdict != "bad", (pair.id, check.lines())
+
+
+def test_a_benchmark_convention_is_reported_with_what_was_measured(clean_pair):
+    reference, noisy = clean_pair
+    check = check_pair(np.clip(reference * 0.85, 0, 1), noisy, convention="not applied: why")
+    corrections = check.measurements["corrections"]
+    assert not corrections["shift"]["applied"] and not corrections["exposure"]["applied"]
+    assert corrections["shift"]["reason"].startswith("not applied: why; measured: improves")
+    assert check.alignment.is_identity
+    brightness = [f for f in check.findings if f.detector == "brightness"]
+    assert brightness and "scoring leaves it (not applied: why" in brightness[0].message
+
+
+def test_an_uncertain_gain_is_no_brightness_finding(scene, noisy_of):
+    # Grey card with a faint print: its values span a few codes, and the gain fitted
+    # on a noisy shot of it is 1 +- 0.07, which does not improve the match.
+    card = (0.5 + 0.02 * (scene - 0.5)).astype(np.float32)
+    check = check_pair(card, noisy_of(card, sigma=0.05))
+    exposure = check.alignment.correction("exposure")
+    assert not exposure.supported and max(exposure.uncertainty["gain"]) > 0.03
+    assert not [f for f in check.findings if f.detector == "brightness"], check.lines()

@@ -98,6 +98,7 @@ def test_dataset_show_prints_the_survey_and_refuses_an_unknown_folder(whole_fram
             None,
         ),
         ("kitchen/ref_iso100.tif", "kitchen/iso6400.jpg", None),
+        ("a/desk_photo_mean.tif", "a/desk_photo_real.tif", None),  # a user's own names
     ],
 )
 def test_benchmark_pairs_are_recognised_by_their_names(reference, noisy, layout):
