@@ -7,7 +7,6 @@ and exit with the error's code (2); ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from . import _json as strict_json
 from .datasets._loaders import LAYOUTS
 from .errors import EvalkitError
 
@@ -103,7 +103,7 @@ def score(
         except KeyError as exc:
             raise EvalkitError(exc.args[0]) from None
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(strict_json.dumps(result.to_dict(), indent=2))
         return
     _print_score(result, candidate)
 
@@ -160,7 +160,7 @@ def inspect(
                 f"wrote {write_inspection_report(result, noisy, candidate, report)}", err=True
             )
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(strict_json.dumps(result.to_dict(), indent=2))
     else:
         typer.echo("No reference: judged against the noisy shot only.")
         _print_score(result, candidate)
@@ -330,7 +330,9 @@ def pair_check(
         result = check_pair(
             reference_image, noisy_image, method=method.value, convention=convention
         )
-    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(result.lines()))
+    typer.echo(
+        strict_json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(result.lines())
+    )
     if result.verdict == "bad":
         raise typer.Exit(1)
 
@@ -352,7 +354,9 @@ def dataset_show(
 
     with _user_errors():
         result = survey(path, layout=Layout(layout).value)
-    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(result.lines()))
+    typer.echo(
+        strict_json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(result.lines())
+    )
 
 
 class NoNew(str, Enum):

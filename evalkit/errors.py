@@ -57,3 +57,8 @@ class UnavailableError(EvalkitError):
     The message says what is missing and the command that fixes it; results record
     the value as unavailable with this reason instead of a number.
     """
+
+
+class ResultsFolderError(EvalkitError):
+    """A results folder that cannot be written or read: a file in its place, or a
+    database that is not evalkit's."""

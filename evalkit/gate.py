@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import EvalkitError
+from .errors import ConfigError, EvalkitError
 from .findings import Severity
 from .metrics import METRICS
 from .runner import FINDING_COLUMNS
@@ -103,6 +103,7 @@ def compare_runs(
     max_drop = dict(max_drop or {})
     current_table, current_findings = _tables(results)
     base_table, base_findings = _tables(baseline)
+    _check_metric_names(max_drop, {*current_table["metric"], *base_table["metric"]})
     regressions: list[str] = []
 
     ok_now = current_table[current_table["status"] == "ok"]
@@ -149,6 +150,21 @@ def assert_no_regression(
     if not verdict.passed:
         raise AssertionError(verdict.markdown())
     return verdict
+
+
+def _check_metric_names(max_drop: Mapping[str, float], in_runs: set[str]) -> None:
+    """A metric name that neither the registry nor the runs know is a typo, not a
+    regression: refuse it as a usage error (exit 2), with suggestions."""
+    import difflib
+
+    known = set(METRICS.names()) | {str(name) for name in in_runs}
+    for name in max_drop:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ConfigError(
+                f"--max-drop {name}: no such metric in the registry or in either run{hint}"
+            )
 
 
 def _tables(results) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -14,7 +14,7 @@ from .datasets import TextRegion, benchmark_layout
 from .detectors import DEFAULT_DETECTORS, collect_findings, run_detectors
 from .errors import UnavailableError
 from .findings import Finding, Severity
-from .io import check_same_size, load_image
+from .io import check_image, check_same_size, load_image
 from .metrics import METRICS, structural_similarity_map
 
 if TYPE_CHECKING:
@@ -311,10 +311,12 @@ def _uncrop(
 
 
 def as_image(image: ImageLike, role: str) -> tuple[np.ndarray, str]:
-    """``(array, name for messages)`` of an array or an image file (read by evalkit.io)."""
+    """``(array, name for messages)`` of an array or an image file (read by evalkit.io),
+    validated (:func:`evalkit.io.check_image`: float (H, W, 3), at least 32 px a
+    side, finite)."""
     if isinstance(image, np.ndarray):
-        return image, role
-    return load_image(image), str(image)
+        return check_image(image, role), role
+    return check_image(load_image(image), str(image)), str(image)
 
 
 def _non_finite_reason(value: float) -> str:

@@ -79,10 +79,10 @@ def test_missing_file_is_one_line_and_exit_code_2(tmp_path, smooth_image):
 
 def test_size_mismatch_is_one_line_naming_the_candidate(tmp_path, smooth_image):
     ref, _ = _images(tmp_path, smooth_image)
-    small = save_image(tmp_path / "small.png", smooth_image[:20])
+    small = save_image(tmp_path / "small.png", smooth_image[:40])
     result = runner.invoke(app, ["score", "--ocr", "none", str(ref), str(small)])
     assert result.exit_code == 2
-    assert "small.png: size 64x20 does not match" in result.output
+    assert "small.png: size 64x40 does not match" in result.output
     assert "Traceback" not in result.output
 
 

@@ -176,7 +176,8 @@ def _finding(detector: str, severity: str, score: float, message: str, bbox=None
 def _check_alignment(alignment: Alignment, m: dict) -> list[Finding]:
     # The shift measured, applied or not: a shift too small to matter is still news.
     geometry = alignment.correction("shift") or alignment.correction("transform")
-    dx, dy = (geometry.estimate["dx"], geometry.estimate["dy"]) if geometry else (0.0, 0.0)
+    estimate = geometry.estimate if geometry is not None else {}
+    dx, dy = estimate.get("dx", 0.0), estimate.get("dy", 0.0)
     applied = geometry is not None and geometry.applied
     shift = float(np.hypot(dx, dy))
     width, height = alignment.size

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io import check_same_size, is_raw, load_image, load_raw
+from ..io import check_image, check_same_size, is_raw, load_image, load_raw
 
 BBox = tuple[int, int, int, int]
 """A box as ``(x, y, width, height)`` in pixels, origin at the top-left corner."""
@@ -92,14 +92,16 @@ class Pair:
         Raises
         ------
         ImageError
-            If a file is missing or unreadable, or the two sizes differ.
+            If a file is missing or unreadable, smaller than 32 px on a side
+            (:func:`evalkit.io.check_image`), or the two sizes differ.
         """
-        reference = load_image(self.reference)
+        reference = check_image(load_image(self.reference), str(self.reference))
         ratio = float(self.metadata.get("exposure_ratio", 1.0))
         if is_raw(self.noisy) and ratio != 1.0:
             noisy = load_raw(self.noisy, exposure_gain=ratio)
         else:
             noisy = load_image(self.noisy)
+        check_image(noisy, str(self.noisy))
         check_same_size(reference, noisy, names=(str(self.reference), str(self.noisy)))
         return reference, noisy
 

@@ -106,35 +106,43 @@ class CommandDenoiser:
 
 
 def _run_bounded(argv: list[str], *, cwd: str, timeout: float, program: str) -> None:
-    try:
-        # A new session makes the program the leader of its own process group,
-        # so a timeout kills its children too, not just the program.
-        process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise DenoiserError(f"command {program!r} could not be started: {exc.strerror}") from None
-    _RUNNING.add(process.pid)
-    try:
-        _, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise DenoiserError(
-            f"command {program!r} timed out after {timeout:g} s and was killed"
-        ) from None
-    finally:
-        _RUNNING.discard(process.pid)
-        if process.poll() is None:  # interrupted (Ctrl-C): its own session would keep it
-            with contextlib.suppress(ProcessLookupError):
+    # The program's output goes to a file, not a pipe: waiting on a pipe would also
+    # wait for any child that inherited it (a daemon the program left running), up
+    # to the timeout, and discard a valid output.
+    with open(Path(cwd) / ".evalkit-stderr", "w+b") as stderr:
+        try:
+            # A new session makes the program the leader of its own process group,
+            # so its children can be killed with it, not just the program.
+            process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise DenoiserError(
+                f"command {program!r} could not be started: {exc.strerror}"
+            ) from None
+        _RUNNING.add(process.pid)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise DenoiserError(
+                f"command {program!r} timed out after {timeout:g} s and was killed"
+            ) from None
+        finally:
+            _RUNNING.discard(process.pid)
+            # Whether it finished, timed out or was interrupted (Ctrl-C), nothing it
+            # started outlives the call.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
+            if process.poll() is None:
+                process.wait()
+        stderr.seek(0)
+        lines = stderr.read().decode(errors="replace").strip().splitlines()
     if process.returncode != 0:
-        lines = stderr.decode(errors="replace").strip().splitlines()
         detail = f": {lines[-1]}" if lines else ""
         raise DenoiserError(
             f"command {program!r} failed with exit status {process.returncode}{detail}"

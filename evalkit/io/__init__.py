@@ -4,12 +4,25 @@ Everything inside evalkit works on ``float32`` arrays of shape ``(H, W, 3)`` wit
 values in ``[0, 1]``; :func:`load_image` converts once, here, at the edge.
 """
 
-from ._image import MAX_PIXELS, check_same_size, image_size, load_image, save_image, to_codes
+from ._image import (
+    MAX_PIXELS,
+    MIN_SIDE,
+    check_finite,
+    check_image,
+    check_same_size,
+    image_size,
+    load_image,
+    save_image,
+    to_codes,
+)
 from ._raw import RAW_SUFFIXES, is_raw, load_raw
 
 __all__ = [
     "MAX_PIXELS",
+    "MIN_SIDE",
     "RAW_SUFFIXES",
+    "check_finite",
+    "check_image",
     "check_same_size",
     "image_size",
     "is_raw",

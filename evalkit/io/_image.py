@@ -12,6 +12,11 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import ImageError
 from ._raw import is_raw, load_raw
 
+#: Smallest side, in pixels, of an image that every command, metric, detector and the
+#: alignment can handle: the noise profile of before/after mode needs four 8-px
+#: blocks, the detectors' tiles 16 px, SSIM's window 11 px.
+MIN_SIDE = 32
+
 #: Largest image, in pixels, that :func:`load_image` decodes (200 MP, ten times a
 #: 20 MP photo). Larger files are refused before decoding, as Pillow's
 #: decompression-bomb guard does, because decoding them could exhaust memory.
@@ -38,7 +43,8 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
     -------
     ndarray of shape (H, W, 3), dtype float32
         Values in [0, 1]: 8-bit codes divided by 255, 16-bit codes by 65535, float
-        TIFF samples clipped to [0, 1]. Grey images are repeated into three
+        TIFF samples (grey or RGB, 16/32/64-bit, read by tifffile) clipped to
+        [0, 1]. Grey images are repeated into three
         channels. The EXIF orientation tag is applied, so the array is upright as a
         viewer shows it. Alpha is dropped with a :class:`UserWarning`.
 
@@ -46,7 +52,7 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
     ------
     ImageError
         With a one-line message naming the file: missing, not an image, truncated
-        or corrupt, or larger than ``max_pixels``.
+        or corrupt, larger than ``max_pixels``, or with NaN or infinite samples.
     """
     path = Path(path)
     if not path.exists():
@@ -55,6 +61,8 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
         raise ImageError(f"{path}: not a file")
     if is_raw(path):
         return load_raw(path)
+    if _is_float_tiff(path):
+        return _to_canonical(_decode_float_tiff(path, max_pixels), path)
     try:
         with Image.open(path) as im:
             width, height = im.size
@@ -154,6 +162,46 @@ def check_same_size(
         )
 
 
+def check_finite(image: np.ndarray, name: str) -> None:
+    """Raise :class:`ImageError` if ``image`` has NaN or infinite samples.
+
+    ``name`` (a file name, or a role such as ``"candidate"``) is quoted in the
+    message with the number of pixels at fault.
+    """
+    if np.issubdtype(image.dtype, np.floating) and not np.isfinite(image).all():
+        bad = ~np.isfinite(image)
+        pixels = int(bad.any(axis=2).sum()) if bad.ndim == 3 else int(bad.sum())
+        total = image.shape[0] * image.shape[1]
+        raise ImageError(
+            f"{name}: {pixels} of {total} pixels are NaN or infinite; evalkit needs finite "
+            "values (in [0, 1])"
+        )
+
+
+def check_image(image: np.ndarray, name: str) -> np.ndarray:
+    """Validate an image handed to evalkit as an array; return it unchanged.
+
+    Raises
+    ------
+    ImageError
+        Naming ``name``: not a float array of shape (H, W, 3), smaller than
+        :data:`MIN_SIDE` on a side, or with NaN or infinite samples.
+    """
+    if not isinstance(image, np.ndarray) or not np.issubdtype(image.dtype, np.floating):
+        kind = getattr(image, "dtype", type(image).__name__)
+        raise ImageError(f"{name}: expected a float array in [0, 1], got {kind}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ImageError(f"{name}: expected shape (H, W, 3), got {image.shape}")
+    height, width = image.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise ImageError(
+            f"{name}: {width}x{height} px is smaller than the {MIN_SIDE}x{MIN_SIDE} px "
+            "evalkit needs"
+        )
+    check_finite(image, name)
+    return image
+
+
 def _needs_opencv(path: Path, im: Image.Image) -> bool:
     # Pillow reduces 16-bit-per-channel colour PNG and TIFF to 8 bits, so those go to
     # OpenCV, which keeps every bit. Everything else Pillow decodes, because it reports
@@ -166,6 +214,41 @@ def _needs_opencv(path: Path, im: Image.Image) -> bool:
         bits = im.tag_v2.get(_TIFF_BITS_PER_SAMPLE, (8,))
         return max(bits if isinstance(bits, tuple) else (bits,)) > 8
     return False
+
+
+def _is_float_tiff(path: Path) -> bool:
+    """True for a TIFF whose samples are floating point (SampleFormat 3), which
+    Pillow reads only as one grey channel."""
+    with open(path, "rb") as fh:
+        if fh.read(4) not in (b"II*\x00", b"MM\x00*"):
+            return False
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return bool(tif.pages) and tif.pages[0].sampleformat == 3
+    except (tifffile.TiffFileError, OSError, ValueError):
+        return False  # Pillow will say what is wrong with it
+
+
+def _decode_float_tiff(path: Path, max_pixels: int) -> np.ndarray:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            height, width = page.shape[:2]
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, more than "
+                    f"the limit of {max_pixels / 1e6:.0f} MP (raise max_pixels to read it)"
+                )
+            array = page.asarray()
+    except (tifffile.TiffFileError, OSError, ValueError) as exc:
+        raise ImageError(f"{path}: truncated or corrupt image ({exc})") from None
+    if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[2] not in (1, 3, 4):
+        array = np.moveaxis(array, 0, 2)  # planar samples
+    return array
 
 
 def _decode_pillow(path: Path, im: Image.Image) -> np.ndarray:
@@ -220,6 +303,7 @@ def _to_canonical(array: np.ndarray, path: Path) -> np.ndarray:
     elif array.dtype == np.bool_:
         image = array.astype(np.float32)
     elif np.issubdtype(array.dtype, np.floating):
+        check_finite(array, str(path))
         image = np.clip(array, 0.0, 1.0).astype(np.float32)
     else:
         raise ImageError(f"{path}: unsupported sample type {array.dtype}")

@@ -15,7 +15,6 @@ its banner says first. Every string from the data is escaped by autoescape.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from datetime import datetime
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _json as strict_json
 from ._html import _box_style, _copy_assets, _crops, _environment, _url
 from ._images import save_display, save_heat_map, slug
 from ._load import SEVERITIES
@@ -163,7 +163,8 @@ def write_inspection_report(
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     (out / "result.json").write_text(
-        json.dumps(result.to_dict(), indent=1, ensure_ascii=False, default=str), encoding="utf-8"
+        strict_json.dumps(result.to_dict(), indent=1, ensure_ascii=False, default=str),
+        encoding="utf-8",
     )
     return index
 

@@ -208,7 +208,10 @@ def _candidate(item: WorkItem, noisy: np.ndarray) -> tuple[np.ndarray, float, bo
             return codes, item.cached_output[2], True
     denoiser = build_denoiser(item.spec, item.params)
     start = time.perf_counter()
-    output = denoiser.denoise(noisy, pair=item.pair)
+    try:
+        output = denoiser.denoise(noisy, pair=item.pair)
+    except DenoiserError as exc:  # name the run's label, not only the program it ran
+        raise DenoiserError(f"denoiser {item.label!r}: {exc}") from None
     seconds = time.perf_counter() - start
     checked = _checked_output(output, noisy, item.label)
     return np.rint(checked * 65535).astype(np.uint16), seconds, False

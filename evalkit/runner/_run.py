@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import __version__
+from .. import _json as strict_json
 from ..datasets import REGISTERED_LAYOUTS, benchmark_layout, load_dataset_dir
 from ..denoisers import DENOISERS, make_denoiser
 from ..detectors import DETECTORS
@@ -160,8 +160,13 @@ def run(
             OCR_ENGINES.get(config.ocr)
         except KeyError as exc:
             raise ConfigError(f"{config.source or 'config'}: {exc.args[0]}") from None
-    for registry, names in ((METRICS, config.metrics), (DETECTORS, config.detectors or ())):
-        for name in [*names, *(config.detector_settings if registry is DETECTORS else ())]:
+    checks = (
+        (METRICS, config.metrics),
+        (DETECTORS, [*(config.detectors or ()), *config.detector_settings]),
+        (DENOISERS, [entry.name for entry in config.denoisers]),
+    )
+    for registry, names in checks:
+        for name in names:
             try:
                 registry.get(name)
             except KeyError as exc:
@@ -207,8 +212,8 @@ def write_results(result: RunResult, out: str | os.PathLike) -> Path:
     result.table.to_csv(out / "results.csv", index=False)
     result.findings.to_csv(out / "findings.csv", index=False)
     result.text.to_json(out / "text.json", orient="records", indent=1)
-    (out / "alignment.json").write_text(json.dumps(result.alignments, indent=1), encoding="utf-8")
-    (out / "run.json").write_text(json.dumps(result.provenance, indent=2), encoding="utf-8")
+    (out / "alignment.json").write_text(strict_json.dumps(result.alignments, indent=1), "utf-8")
+    (out / "run.json").write_text(strict_json.dumps(result.provenance, indent=2), "utf-8")
     return out
 
 

@@ -34,6 +34,8 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ResultsFolderError
+
 if TYPE_CHECKING:
     import pandas as pd  # imported by the readers below; workers only write
 
@@ -98,15 +100,46 @@ class ResultStore:
     ----------
     path : path
         The SQLite file; created with its tables if missing.
+
+    Raises
+    ------
+    ResultsFolderError
+        The folder is a file, or the database is not an SQLite file, or one whose
+        tables are not evalkit's (it is left untouched).
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        folder = self.path.parent
+        if folder.exists() and not folder.is_dir():
+            raise ResultsFolderError(f"{folder}: exists and is not a folder; choose another --out")
+        if self.path.exists() and not self.path.is_file():
+            raise ResultsFolderError(
+                f"{self.path}: is not a file; move it out of the results folder"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path)
+            self._check_foreign()
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise ResultsFolderError(
+                f"{self.path}: not an evalkit results database ({exc}); move it away or "
+                "choose another --out"
+            ) from None
+
+    def _check_foreign(self) -> None:
+        """Refuse a database that holds tables but not evalkit's ``runs``: never write
+        evalkit's tables into somebody else's file."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+        if tables and "runs" not in tables:
+            self._db.close()
+            raise ResultsFolderError(
+                f"{self.path}: an SQLite database, but not evalkit's (tables "
+                f"{sorted(tables)[:5]}); move it away or choose another --out"
+            )
 
     def close(self) -> None:
         self._db.close()

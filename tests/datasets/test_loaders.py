@@ -219,7 +219,7 @@ def test_raw_pair_brightens_the_short_exposure_by_the_sid_ratio(sid_tree, monkey
 
     def fake_raw(path, exposure_gain=1.0):
         calls.append((path.name, exposure_gain))
-        return np.zeros((4, 4, 3), np.float32)
+        return np.zeros((32, 32, 3), np.float32)
 
     monkeypatch.setattr(_pair, "load_raw", fake_raw)
     monkeypatch.setattr(_image, "load_raw", fake_raw)
