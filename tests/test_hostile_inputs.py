@@ -257,3 +257,16 @@ def test_a_failing_command_is_reported_under_its_label(tmp_path, tiny_dataset):
     )
     errors = evalkit.run(config).failures["error"]
     assert errors.str.startswith("denoiser 'my-denoiser': command").all(), list(errors)
+
+
+@pytest.mark.parametrize(("reference", "noisy"), [(0.0, 0.0), (0.0, 0.3), (0.3, 0.3)])
+def test_blank_frames_leak_no_library_warning(reference, noisy):
+    import warnings
+
+    ref = np.full((64, 64, 3), reference, np.float32)
+    shot = np.full((64, 64, 3), noisy, np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evalkit.score(ref, shot, noisy=shot, ocr=None)
+        evalkit.align.check_pair(ref, shot)
+    assert not [w for w in caught if "RMS error" in str(w.message)]

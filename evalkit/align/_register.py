@@ -30,6 +30,9 @@ _FINE_TILE = 1024
 # the lowest ones (up to 0.6 px error); a 1-8 px band gave <= 0.06 px.
 _BAND = (1.0, 8.0)
 _UPSAMPLE = 100  # sub-pixel precision of the correlation peak: 1/100 px
+# Band-passed values below this (in [0, 1] units, a thousandth of a code of 8 bits)
+# are float rounding, not structure.
+_FEATURELESS = 4e-6
 
 INTERPOLATIONS = {"fourier": 4, "linear": 1, "cubic": 2, "lanczos": 4}
 """Interpolation name -> border margin in px cut on each side after resampling.
@@ -69,11 +72,13 @@ def correlate_shift(noisy_grey: np.ndarray, reference_grey: np.ndarray) -> tuple
 
     height, width = noisy_grey.shape
     window = cv2.createHanningWindow((width, height), cv2.CV_32F)
+    moving, fixed = bandpass(noisy_grey) * window, bandpass(reference_grey) * window
+    # A featureless tile (a blank frame, a black sky) has nothing to register: no
+    # shift, rather than scikit-image's "could not determine RMS error" warning.
+    if min(float(np.abs(moving).max()), float(np.abs(fixed).max())) < _FEATURELESS:
+        return 0.0, 0.0
     shift, _, _ = phase_cross_correlation(
-        bandpass(noisy_grey) * window,
-        bandpass(reference_grey) * window,
-        upsample_factor=_UPSAMPLE,
-        normalization=None,
+        moving, fixed, upsample_factor=_UPSAMPLE, normalization=None
     )
     # scikit-image returns the (row, col) shift that moves the second image onto
     # the first; the content of the reference therefore sits at minus that.
