@@ -50,6 +50,12 @@ def _user_errors():
                 raise
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a path that cannot be written: the user's to fix
+            if _state["debug"]:
+                raise
+            where = exc.filename if exc.filename is not None else "error"
+            typer.echo(f"error: {where}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -392,11 +398,11 @@ def gate(
             max_drop=thresholds,
             no_new=None if no_new is NoNew.none else no_new.value,
         )
-    text = verdict.markdown()
+        text = verdict.markdown()
+        if summary is not None:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(text)
     typer.echo(text)
-    if summary is not None:
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(text)
     if not verdict.passed:
         raise typer.Exit(1)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import ConfigError, EvalkitError
+from .errors import ConfigError
 from .findings import Severity
 from .metrics import METRICS
 from .runner import FINDING_COLUMNS
@@ -153,31 +153,36 @@ def assert_no_regression(
 
 
 def _check_metric_names(max_drop: Mapping[str, float], in_runs: set[str]) -> None:
-    """A metric name that neither the registry nor the runs know is a typo, not a
-    regression: refuse it as a usage error (exit 2), with suggestions."""
+    """A metric that neither run computed is a typo or a config mistake, not a
+    regression: refuse it as a usage error (exit 2), with suggestions; and refuse an
+    allowance that is not a finite number."""
     import difflib
+    import math
 
-    known = set(METRICS.names()) | {str(name) for name in in_runs}
-    for name in max_drop:
-        if name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ConfigError(
-                f"--max-drop {name}: no such metric in the registry or in either run{hint}"
-            )
+    computed = sorted(str(name) for name in in_runs)
+    for name, allowed in max_drop.items():
+        if not math.isfinite(allowed):
+            raise ConfigError(f"--max-drop {name}={allowed}: the allowance must be a number")
+        if name in in_runs:
+            continue
+        lowered = {m.lower(): m for m in computed}
+        close = [lowered[m] for m in difflib.get_close_matches(name.lower(), list(lowered), n=3)]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        what = "is not computed in these runs" if name in METRICS else "is no metric"
+        raise ConfigError(
+            f"--max-drop {name}: {what} (computed: {', '.join(computed) or 'none'}){hint}"
+        )
 
 
 def _tables(results) -> tuple[pd.DataFrame, pd.DataFrame]:
     if hasattr(results, "table"):
         return results.table, results.findings
-    folder = Path(os.fspath(results))
-    if not (folder / "results.csv").is_file():
-        raise EvalkitError(f"{folder}: not a results folder (no results.csv)")
-    findings = folder / "findings.csv"
-    return (
-        pd.read_csv(folder / "results.csv"),
-        pd.read_csv(findings) if findings.is_file() else pd.DataFrame(columns=FINDING_COLUMNS),
-    )
+    # The report's reader: it refuses a missing, empty or foreign results.csv.
+    from .report import load_results
+
+    bundle = load_results(Path(os.fspath(results)))
+    findings = bundle.findings if len(bundle.findings) else pd.DataFrame(columns=FINDING_COLUMNS)
+    return bundle.table, findings
 
 
 def _failed_items(table: pd.DataFrame) -> set[tuple[str, str]]:

@@ -270,3 +270,93 @@ def test_blank_frames_leak_no_library_warning(reference, noisy):
         evalkit.score(ref, shot, noisy=shot, ocr=None)
         evalkit.align.check_pair(ref, shot)
     assert not [w for w in caught if "RMS error" in str(w.message)]
+
+
+def test_a_database_with_a_foreign_runs_table_is_refused_untouched(tmp_path, tiny_config):
+    out = tmp_path / "results"
+    out.mkdir()
+    database = out / "evalkit.sqlite"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE runs (x TEXT)")
+        db.execute("CREATE TABLE photos (name TEXT)")
+    before = database.read_bytes()
+    _one_line_error(runner.invoke(app, ["run", str(tiny_config), "--out", str(out)]), database)
+    assert database.read_bytes() == before
+
+
+def test_a_database_damaged_past_its_first_page_is_refused(tmp_path, tiny_config):
+    out = tmp_path / "results"
+    evalkit.run(tiny_config, out=out)
+    database = out / "evalkit.sqlite"
+    data = bytearray(database.read_bytes())
+    data[8192:] = b"\xff" * (len(data) - 8192)
+    database.write_bytes(bytes(data))
+    output = _one_line_error(runner.invoke(app, ["run", str(tiny_config), "--out", str(out)]))
+    assert "not an evalkit results database" in output
+
+
+def test_an_output_path_that_cannot_be_created_is_one_line(tiny_config):
+    result = runner.invoke(app, ["run", str(tiny_config), "--out", "/dev/null/results"])
+    _one_line_error(result, "/dev/null")
+
+
+def test_planar_float_tiffs_are_read_and_size_checked(tmp_path, photo):
+    clean, _ = photo
+    planar = tmp_path / "planar.tif"
+    tifffile.imwrite(planar, np.moveaxis(clean, 2, 0), photometric="rgb", planarconfig="separate")
+    assert np.array_equal(load_image(planar), clean)
+    with pytest.raises(ImageError, match="more than the limit"):
+        load_image(planar, max_pixels=1000)
+    five = tmp_path / "five.tif"
+    samples = np.zeros((40, 40, 5), np.float32)
+    tifffile.imwrite(five, samples, photometric="minisblack", planarconfig="contig")
+    with pytest.raises(ImageError, match="5 samples per pixel"):
+        load_image(five)
+
+
+def test_a_compressed_grey_float_tiff_is_still_read(tmp_path, photo):
+    from PIL import Image
+
+    clean, _ = photo
+    path = tmp_path / "lzw.tif"
+    Image.fromarray(clean[..., 1]).save(path, compression="tiff_lzw")
+    assert np.array_equal(load_image(path)[..., 0], clean[..., 1])
+
+
+@pytest.mark.parametrize(
+    ("max_drop", "message"),
+    [
+        ("ssim=0.01", "ssim: is not computed in these runs (computed: psnr"),
+        ("PSNR=0.1", "did you mean psnr"),
+        ("psnr=nan", "the allowance must be a number"),
+    ],
+)
+def test_gate_refuses_metrics_not_computed_and_odd_allowances(
+    tmp_path, tiny_config, max_drop, message
+):
+    out = tmp_path / "results"
+    evalkit.run(tiny_config, out=out)
+    args = ["gate", str(out), "--baseline", str(out), "--max-drop", max_drop]
+    assert message in _one_line_error(runner.invoke(app, args))
+
+
+def test_gate_refuses_an_empty_results_table(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "results.csv").write_text("")
+    _one_line_error(runner.invoke(app, ["gate", str(folder), "--baseline", str(folder)]), folder)
+
+
+def test_api_arrays_are_made_float32_and_codes_are_refused(photo):
+    clean, noisy = photo
+    result = evalkit.score(clean.astype(np.float16), noisy, ocr=None)
+    assert result.metrics["psnr"] > 20
+    with pytest.raises(ImageError, match=r"candidate: values from 0 to 2\d\d"):
+        evalkit.score(clean, noisy * 255, ocr=None)
+
+
+def test_a_command_killed_by_a_signal_says_so(tmp_path):
+    argv = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+    denoiser = evalkit.denoisers.CommandDenoiser(argv=[*argv, "{output}"], timeout=30)
+    with pytest.raises(evalkit.errors.DenoiserError, match="was killed by signal 9"):
+        denoiser.denoise(np.zeros((40, 40, 3), np.float32))

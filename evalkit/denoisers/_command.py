@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 # session of its own, so it outlives a worker that is killed at its item's
 # timeout (or whose run is killed) unless that worker kills these first.
 _RUNNING: set[int] = set()
+_STDERR_TAIL = 65536  # bytes of the program's stderr kept for the failure message
 
 
 def kill_running_commands() -> None:
@@ -106,10 +108,10 @@ class CommandDenoiser:
 
 
 def _run_bounded(argv: list[str], *, cwd: str, timeout: float, program: str) -> None:
-    # The program's output goes to a file, not a pipe: waiting on a pipe would also
-    # wait for any child that inherited it (a daemon the program left running), up
-    # to the timeout, and discard a valid output.
-    with open(Path(cwd) / ".evalkit-stderr", "w+b") as stderr:
+    # The program's output goes to an unlinked temporary file, not a pipe: waiting
+    # on a pipe would also wait for any child that inherited it (a daemon the
+    # program left running), up to the timeout, and discard a valid output.
+    with tempfile.TemporaryFile() as stderr:
         try:
             # A new session makes the program the leader of its own process group,
             # so its children can be killed with it, not just the program.
@@ -127,23 +129,39 @@ def _run_bounded(argv: list[str], *, cwd: str, timeout: float, program: str) -> 
             ) from None
         _RUNNING.add(process.pid)
         try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise DenoiserError(
-                f"command {program!r} timed out after {timeout:g} s and was killed"
-            ) from None
+            finished = _wait_unreaped(process.pid, timeout)
         finally:
             _RUNNING.discard(process.pid)
             # Whether it finished, timed out or was interrupted (Ctrl-C), nothing it
-            # started outlives the call.
+            # started in its group outlives the call. The group is killed before the
+            # program is reaped, while its pid cannot yet have been reused.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
-            if process.poll() is None:
-                process.wait()
-        stderr.seek(0)
+            process.wait()
+        if not finished:
+            raise DenoiserError(f"command {program!r} timed out after {timeout:g} s and was killed")
+        stderr.seek(max(0, stderr.seek(0, os.SEEK_END) - _STDERR_TAIL))
         lines = stderr.read().decode(errors="replace").strip().splitlines()
     if process.returncode != 0:
         detail = f": {lines[-1]}" if lines else ""
-        raise DenoiserError(
-            f"command {program!r} failed with exit status {process.returncode}{detail}"
+        status = (
+            f"was killed by signal {-process.returncode}"
+            if process.returncode < 0
+            else f"failed with exit status {process.returncode}"
         )
+        raise DenoiserError(f"command {program!r} {status}{detail}")
+
+
+def _wait_unreaped(pid: int, timeout: float) -> bool:
+    """Wait until process ``pid`` exits, at most ``timeout`` s, without reaping it
+    (``waitid`` with ``WNOWAIT``); True if it exited."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.05)

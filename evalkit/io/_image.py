@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from pathlib import Path
@@ -59,10 +60,14 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
         raise ImageError(f"{path}: no such file")
     if not path.is_file():
         raise ImageError(f"{path}: not a file")
+    if not os.access(path, os.R_OK):
+        raise ImageError(f"{path}: cannot be read (permission denied)")
     if is_raw(path):
         return load_raw(path)
     if _is_float_tiff(path):
-        return _to_canonical(_decode_float_tiff(path, max_pixels), path)
+        array = _decode_float_tiff(path, max_pixels)
+        if array is not None:
+            return _to_canonical(array, path)
     try:
         with Image.open(path) as im:
             width, height = im.size
@@ -179,13 +184,15 @@ def check_finite(image: np.ndarray, name: str) -> None:
 
 
 def check_image(image: np.ndarray, name: str) -> np.ndarray:
-    """Validate an image handed to evalkit as an array; return it unchanged.
+    """Validate an image handed to evalkit as an array; return it as float32.
 
     Raises
     ------
     ImageError
         Naming ``name``: not a float array of shape (H, W, 3), smaller than
-        :data:`MIN_SIDE` on a side, or with NaN or infinite samples.
+        :data:`MIN_SIDE` on a side, with NaN or infinite samples, or with values
+        far outside [0, 1] (beyond -0.5 or 1.5: 8-bit codes, or an image shifted
+        by mistake; a denoiser's small overshoot is allowed).
     """
     if not isinstance(image, np.ndarray) or not np.issubdtype(image.dtype, np.floating):
         kind = getattr(image, "dtype", type(image).__name__)
@@ -199,6 +206,13 @@ def check_image(image: np.ndarray, name: str) -> np.ndarray:
             "evalkit needs"
         )
     check_finite(image, name)
+    image = image.astype(np.float32, copy=False)
+    low, high = float(image.min()), float(image.max())
+    if low < -0.5 or high > 1.5:
+        raise ImageError(
+            f"{name}: values from {low:g} to {high:g}; evalkit needs images in [0, 1] "
+            "(divide 8-bit codes by 255)"
+        )
     return image
 
 
@@ -217,38 +231,69 @@ def _needs_opencv(path: Path, im: Image.Image) -> bool:
 
 
 def _is_float_tiff(path: Path) -> bool:
-    """True for a TIFF whose samples are floating point (SampleFormat 3), which
-    Pillow reads only as one grey channel."""
-    with open(path, "rb") as fh:
-        if fh.read(4) not in (b"II*\x00", b"MM\x00*"):
-            return False
-    import tifffile
-
+    """True for a TIFF (or BigTIFF) whose samples are floating point (SampleFormat
+    3), which Pillow reads only as one grey channel."""
     try:
-        with tifffile.TiffFile(path) as tif:
+        with open(path, "rb") as fh:
+            if fh.read(4) not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+                return False
+        with _quiet_tifffile() as tifffile, tifffile.TiffFile(path) as tif:
             return bool(tif.pages) and tif.pages[0].sampleformat == 3
-    except (tifffile.TiffFileError, OSError, ValueError):
+    except (OSError, ValueError, ImportError):
         return False  # Pillow will say what is wrong with it
 
 
-def _decode_float_tiff(path: Path, max_pixels: int) -> np.ndarray:
+def _decode_float_tiff(path: Path, max_pixels: int) -> np.ndarray | None:
+    """The samples as (H, W) or (H, W, C), or ``None`` when tifffile lacks the
+    codec of a grey file, which Pillow then reads."""
+    with _quiet_tifffile() as tifffile:
+        try:
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages[0]
+                width, height, samples = page.imagewidth, page.imagelength, page.samplesperpixel
+                if width * height > max_pixels:
+                    raise ImageError(
+                        f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, more than "
+                        f"the limit of {max_pixels / 1e6:.0f} MP (raise max_pixels to read it)"
+                    )
+                if samples > 4:
+                    raise ImageError(
+                        f"{path}: {samples} samples per pixel; evalkit reads grey, grey with "
+                        "alpha, RGB and RGBA"
+                    )
+                separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
+                array = page.asarray()
+        except ImageError:
+            raise
+        except Exception as exc:  # tifffile raises many types for one broken file
+            if "imagecodecs" in str(exc):
+                if samples == 1:
+                    return None
+                raise ImageError(
+                    f"{path}: its compression needs the imagecodecs package "
+                    "(pip install imagecodecs)"
+                ) from None
+            raise ImageError(f"{path}: truncated or corrupt image ({exc})") from None
+    if separate and array.ndim == 3:
+        array = np.moveaxis(array, 0, 2)  # (samples, H, W) -> (H, W, samples)
+    return array
+
+
+@contextlib.contextmanager
+def _quiet_tifffile():
+    """tifffile, with its logger's warnings (about the file, which the caller reports
+    in its own one-line error) kept off the terminal."""
+    import logging
+
     import tifffile
 
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
-            height, width = page.shape[:2]
-            if width * height > max_pixels:
-                raise ImageError(
-                    f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, more than "
-                    f"the limit of {max_pixels / 1e6:.0f} MP (raise max_pixels to read it)"
-                )
-            array = page.asarray()
-    except (tifffile.TiffFileError, OSError, ValueError) as exc:
-        raise ImageError(f"{path}: truncated or corrupt image ({exc})") from None
-    if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[2] not in (1, 3, 4):
-        array = np.moveaxis(array, 0, 2)  # planar samples
-    return array
+        yield tifffile
+    finally:
+        logger.setLevel(level)
 
 
 def _decode_pillow(path: Path, im: Image.Image) -> np.ndarray:

@@ -30,6 +30,7 @@ analyses
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,29 +114,44 @@ class ResultStore:
         folder = self.path.parent
         if folder.exists() and not folder.is_dir():
             raise ResultsFolderError(f"{folder}: exists and is not a folder; choose another --out")
+        if self.path.is_symlink() and not self.path.exists():
+            raise ResultsFolderError(f"{self.path}: a broken link; remove it")
         if self.path.exists() and not self.path.is_file():
             raise ResultsFolderError(
                 f"{self.path}: is not a file; move it out of the results folder"
             )
         folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK) or (
+            self.path.exists() and not os.access(self.path, os.R_OK | os.W_OK)
+        ):
+            raise ResultsFolderError(f"{self.path}: cannot be written (permission denied)")
+        self._db = sqlite3.connect(self.path)
         try:
-            self._db = sqlite3.connect(self.path)
-            self._check_foreign()
+            self._check_ours()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise ResultsFolderError(
                 f"{self.path}: not an evalkit results database ({exc}); move it away or "
                 "choose another --out"
             ) from None
-
-    def _check_foreign(self) -> None:
-        """Refuse a database that holds tables but not evalkit's ``runs``: never write
-        evalkit's tables into somebody else's file."""
-        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
-        if tables and "runs" not in tables:
+        except ResultsFolderError:
             self._db.close()
+            raise
+
+    def _check_ours(self) -> None:
+        """Refuse a database that is damaged, or holds tables that are not evalkit's:
+        never write evalkit's tables into somebody else's file."""
+        damage = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        if damage != "ok":
+            raise sqlite3.DatabaseError(f"damaged: {damage}")
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+        if not tables:
+            return  # new, or empty: evalkit's tables are created
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+        if not {"run_id", "created", "provenance"} <= columns:
             raise ResultsFolderError(
                 f"{self.path}: an SQLite database, but not evalkit's (tables "
                 f"{sorted(tables)[:5]}); move it away or choose another --out"
