@@ -360,3 +360,28 @@ def test_a_command_killed_by_a_signal_says_so(tmp_path):
     denoiser = evalkit.denoisers.CommandDenoiser(argv=[*argv, "{output}"], timeout=30)
     with pytest.raises(evalkit.errors.DenoiserError, match="was killed by signal 9"):
         denoiser.denoise(np.zeros((40, 40, 3), np.float32))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"timeout": "soon"}, "timeout must be seconds"),
+        ({"suffix": ".jpg"}, "JPEG holds 8 bits"),
+        ({"bit_depth": 12}, "bit_depth must be 8 or 16"),
+    ],
+)
+def test_bad_command_parameters_name_the_config_and_label(tmp_path, tiny_dataset, params, message):
+    config = tmp_path / "run.toml"
+    argv = json.dumps([sys.executable, "-c", "pass", "{output}"])
+    extra = ", ".join(f"{key} = {json.dumps(value)}" for key, value in params.items())
+    config.write_text(
+        f'dataset = "{tiny_dataset}"\n\n[[denoiser]]\nname = "command"\nlabel = "mine"\n'
+        f"params = {{ argv = {argv}, {extra} }}\n"
+    )
+    output = _one_line_error(runner.invoke(app, ["run", str(config)]), config, "'mine'")
+    assert message in output
+
+
+def test_a_folder_given_as_the_run_config_is_named_as_such(tmp_path):
+    output = _one_line_error(runner.invoke(app, ["run", str(tmp_path)]), tmp_path)
+    assert "a folder, not a run config" in output

@@ -75,6 +75,20 @@ class CommandDenoiser:
             raise DenoiserError("command denoiser: argv must be a non-empty list of arguments")
         if not any("{output}" in arg for arg in self.argv):
             raise DenoiserError("command denoiser: argv must contain {output}")
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float):
+            raise DenoiserError(f"command denoiser: timeout must be seconds, got {self.timeout!r}")
+        if self.timeout <= 0:
+            raise DenoiserError(f"command denoiser: timeout must be positive, got {self.timeout}")
+        if self.bit_depth not in (8, 16):
+            raise DenoiserError(
+                f"command denoiser: bit_depth must be 8 or 16, got {self.bit_depth}"
+            )
+        if self.suffix.lower() not in (".png", ".tif", ".tiff", ".jpg", ".jpeg"):
+            raise DenoiserError(
+                f"command denoiser: suffix must be .png, .tif or .jpg, got {self.suffix!r}"
+            )
+        if self.bit_depth == 16 and self.suffix.lower() in (".jpg", ".jpeg"):
+            raise DenoiserError("command denoiser: JPEG holds 8 bits; set bit_depth = 8")
         object.__setattr__(self, "argv", tuple(self.argv))
         object.__setattr__(
             self,

@@ -116,6 +116,8 @@ class RunConfig:
     def from_toml(cls, path: str | os.PathLike) -> RunConfig:
         """Read a run configuration file; :class:`ConfigError` names what is wrong."""
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"{path}: a folder, not a run config (a .toml file)")
         if not path.is_file():
             raise ConfigError(f"{path}: no such config file")
         try:

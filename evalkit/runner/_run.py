@@ -172,7 +172,7 @@ def run(
             except KeyError as exc:
                 raise ConfigError(f"{config.source or 'config'}: {exc.args[0]}") from None
     # Built once here so that a bad parameter fails before any work.
-    built = [(entry.label, make_denoiser(entry.name, **entry.params)) for entry in config.denoisers]
+    built = [(entry.label, _build(entry, config)) for entry in config.denoisers]
     meta = provenance(config, built)
     out = Path(out) if out is not None else None
     store = ResultStore(out / DATABASE) if out is not None else None
@@ -384,3 +384,11 @@ def _benchmark(pair) -> str | None:
     if layout in REGISTERED_LAYOUTS:
         return layout
     return benchmark_layout(pair.reference, pair.noisy)
+
+
+def _build(entry, config: RunConfig):
+    """The denoiser of a config entry; a bad parameter names the config and label."""
+    try:
+        return make_denoiser(entry.name, **entry.params)
+    except EvalkitError as exc:
+        raise ConfigError(f"{config.source or 'config'}: denoiser {entry.label!r}: {exc}") from None
