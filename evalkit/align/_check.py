@@ -216,7 +216,7 @@ def _check_alignment(alignment: Alignment, m: dict) -> list[Finding]:
     elif residual > _RESIDUAL_WARN:
         severity = "critical" if residual > _RESIDUAL_BAD else "warning"
         registered = alignment.method != "none"
-        after = f"after {alignment.method} registration" if registered else "unregistered"
+        after = f"after {alignment.method} registration" if registered else "with no registration"
         out.append(
             _finding(
                 "misalignment",
