@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from . import _json as strict_json
-from .datasets._loaders import LAYOUTS
+from .datasets import LAYOUTS
 from .errors import EvalkitError
 
 app = typer.Typer(

@@ -170,7 +170,8 @@ def test_an_existing_results_folder_opens_safely_and_is_reused(tmp_path, tiny_co
     out = tmp_path / "results"
     first = evalkit.run(tiny_config, out=out)
     second = evalkit.run(tiny_config, out=out)
-    assert second.reused == len(first.table["pair"].unique())
+    items = first.table[["pair", "denoiser"]].drop_duplicates()
+    assert second.reused == len(items) > 0
 
 
 def test_a_command_that_leaves_a_child_holding_its_output_returns_at_once(tmp_path):

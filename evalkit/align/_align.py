@@ -92,10 +92,7 @@ class Alignment:
     def shift(self) -> tuple[float, float]:
         """``(dx, dy)`` in px: where the noisy frame's centre lies in the reference,
         minus the centre itself (the pure translation for ``"translation"``)."""
-        width, height = self.size
-        cx, cy = (width - 1) / 2, (height - 1) / 2
-        mapped = self.matrix @ np.array([cx, cy, 1.0])
-        return float(mapped[0] / mapped[2] - cx), float(mapped[1] / mapped[2] - cy)
+        return _centre_shift(self.matrix, self.size)
 
     @property
     def gain(self) -> tuple[float, float, float]:
@@ -151,13 +148,13 @@ class Alignment:
         """
         x, y, w, h = self.box
         width, height = self.size
-        a, b = self.matrix[0, 0], self.matrix[1, 0]
+        rotation, scale = _rotation_scale(self.matrix)
         return {
             "method": self.method,
             "interpolation": self.interpolation,
             "shift_px": [round(v, 4) for v in self.shift],
-            "rotation_deg": round(math.degrees(math.atan2(b, a)), 5),
-            "scale": round(math.hypot(a, b), 6),
+            "rotation_deg": round(rotation, 5),
+            "scale": round(scale, 6),
             "matrix": np.round(self.matrix, 8).tolist(),
             "crop": [x, y, w, h],
             "cropped_border_px": {
@@ -278,8 +275,15 @@ def align_reference(
     corrections: list[Correction] = []
     box, matrix, warped, fit = (0, 0, width, height), np.eye(3), reference, None
     if method != "none":
+        noisy_grey = luma(noisy)  # also for the residual below
         box, matrix, warped, fit, correction = _register(
-            reference, noisy, method, mode, interpolation, tone=match_exposure is not None
+            reference,
+            noisy,
+            noisy_grey,
+            method,
+            mode,
+            interpolation,
+            tone=match_exposure is not None,
         )
         corrections.append(correction)
 
@@ -312,7 +316,7 @@ def align_reference(
 
     residual, residual_max = None, None
     if method != "none":
-        shifts = tile_shifts(luma(noisy_box), luma(warped))
+        shifts = tile_shifts(_in_box(noisy_grey, box), luma(warped))
         if len(shifts) >= 3:  # fewer textured tiles cannot tell a residual from noise
             moves = np.array([s[4:6] for s in shifts])
             magnitudes = np.hypot(moves[:, 0], moves[:, 1])
@@ -338,6 +342,7 @@ def align_reference(
 def _register(
     reference: np.ndarray,
     noisy: np.ndarray,
+    noisy_grey: np.ndarray,
     method: str,
     mode: str,
     interpolation: str,
@@ -358,7 +363,7 @@ def _register(
         if mode == "always":
             raise AlignmentError(why)
         return (*unchanged, Correction(name, False, reason=f"not applied: {why}"))
-    matrix = _estimate(luma(noisy), luma(reference), method)
+    matrix = _estimate(noisy_grey, luma(reference), method)
     record = _estimate_record(matrix, (width, height))
     if _is_identity(matrix):
         return (
@@ -465,14 +470,27 @@ def _unaligned(
 
 
 def _estimate_record(matrix: np.ndarray, size: tuple[int, int]) -> dict[str, Any]:
+    dx, dy = _centre_shift(matrix, size)
+    record: dict[str, Any] = {"dx": dx, "dy": dy}
+    if not _is_translation(matrix):
+        rotation, scale = _rotation_scale(matrix)
+        record.update(rotation_deg=rotation, scale=scale)
+    return record
+
+
+def _centre_shift(matrix: np.ndarray, size: tuple[int, int]) -> tuple[float, float]:
+    """Where the centre of a frame of ``size`` (W, H) lies in the reference, minus
+    the centre itself (px)."""
     width, height = size
     cx, cy = (width - 1) / 2, (height - 1) / 2
     mapped = matrix @ np.array([cx, cy, 1.0])
-    record = {"dx": float(mapped[0] / mapped[2] - cx), "dy": float(mapped[1] / mapped[2] - cy)}
-    if not _is_translation(matrix):
-        a, b = matrix[0, 0], matrix[1, 0]
-        record.update(rotation_deg=math.degrees(math.atan2(b, a)), scale=math.hypot(a, b))
-    return record
+    return float(mapped[0] / mapped[2] - cx), float(mapped[1] / mapped[2] - cy)
+
+
+def _rotation_scale(matrix: np.ndarray) -> tuple[float, float]:
+    """``(rotation in degrees, scale)`` of the linear part of ``matrix``."""
+    a, b = matrix[0, 0], matrix[1, 0]
+    return math.degrees(math.atan2(b, a)), math.hypot(a, b)
 
 
 def _with_uncertainty(correction: Correction, moves: np.ndarray) -> Correction:

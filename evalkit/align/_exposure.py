@@ -127,14 +127,14 @@ def fit_exposure(reference: np.ndarray, noisy: np.ndarray, *, model: str = "line
     -----
     Per channel, pixels are sorted into 64 equal-count bins of the reference's
     value blurred by a 2-px Gaussian (1 px for the curve; see ``_SMOOTH_SIGMA``);
-    above 1 MP, one pixel per block of ``ceil(sqrt(MP))`` px is used, binned by its
-    block's mean. Each bin gives the mean
-    reference and the mean noisy value, which averages the noise away without
-    bias; the same statistic on both sides puts every bin of identical images on
-    the identity line, so their fit is exactly
-    gain 1, offset 0). Pixels where the reference is within 2/255 of 0 or 1 are
-    dropped, and so are whole bins where more than 1 % of the noisy values are
-    within 2/255 of 0 or 1, where censoring would bias their mean: the noisy
+    above 1 MP, one pixel per block of k x k px (k = ceil(sqrt(MP))) is used,
+    binned by its block's mean. Each bin gives the mean reference and the mean
+    noisy value, which averages the noise away without bias; the same statistic
+    on both sides puts every bin of identical images on the identity line, so
+    their fit is exactly gain 1, offset 0. Pixels where the reference is within
+    2/255 of 0 or 1 are dropped, and so are whole bins where more than 1 % of the
+    noisy values are within 2/255 of 0 or 1, where censoring would bias their
+    mean: the noisy
     shot's clipped shadows and highlights are left out, not modelled (DND fits a
     Tobit model for the same censoring; Plötz & Roth 2017,
     doi:10.1109/CVPR.2017.294). The line through the bin means is the Theil-Sen

@@ -159,39 +159,23 @@ def load_polyu(root: str | os.PathLike) -> Dataset:
     """PolyU real-world noisy images: ``*_real`` / ``*_mean`` pairs, crops and whole
     frames (see module docs)."""
     root = Path(root)
-    pairs = []
-    for pattern in (_POLYU, _POLYU_FULL):
-        for stem, (real, mean, match) in sorted(_real_mean(root, pattern).items()):
-            extra = {}
-            if pattern is _POLYU:  # crops: the settings are in the name
-                iso, exposure = float(match["iso"]), 1.0 / float(match["shutter"])
-                extra["aperture"] = float(match["aperture"].replace("-", "."))
-            else:  # whole frames: from EXIF
-                exif = _exif_metadata(real)
-                iso, exposure = exif.get("iso"), exif.get("exposure_s")
-            # The reference is the mean of shots at the noisy shot's settings.
-            pairs.append(
-                Pair(
-                    id=stem,
-                    reference=mean,
-                    noisy=real,
-                    camera=match["camera"],
-                    iso=iso,
-                    exposure_s=exposure,
-                    reference_iso=iso,
-                    reference_exposure_s=exposure,
-                    metadata={**extra, "scene": match["scene"], "dataset_layout": "polyu"},
-                )
-            )
+    pairs = _mean_pairs(root, _POLYU, "polyu", _polyu_crop_settings)
+    pairs += _mean_pairs(root, _POLYU_FULL, "polyu", _exif_settings)
     return _dataset(root, "polyu", pairs)
 
 
 def load_nam(root: str | os.PathLike) -> Dataset:
     """Nam et al.'s cross-channel dataset: ``<camera>_iso<ISO>_<i>_real`` / ``_mean``."""
     root = Path(root)
+    return _dataset(root, "nam", _mean_pairs(root, _NAM, "nam", _nam_settings))
+
+
+def _mean_pairs(root: Path, pattern: re.Pattern, layout: str, settings) -> list[Pair]:
+    """Pairs whose reference is the mean of shots at the noisy shot's settings;
+    ``settings(match, real)`` gives ``(iso, exposure_s, metadata)``."""
     pairs = []
-    for stem, (real, mean, match) in sorted(_real_mean(root, _NAM).items()):
-        iso = float(match["iso"])
+    for stem, (real, mean, match) in sorted(_real_mean(root, pattern).items()):
+        iso, exposure, metadata = settings(match, real)
         pairs.append(
             Pair(
                 id=stem,
@@ -199,11 +183,30 @@ def load_nam(root: str | os.PathLike) -> Dataset:
                 noisy=real,
                 camera=match["camera"],
                 iso=iso,
+                exposure_s=exposure,
                 reference_iso=iso,
-                metadata={"dataset_layout": "nam", **_exif_metadata(real)},
+                reference_exposure_s=exposure,
+                metadata={**metadata, "dataset_layout": layout},
             )
         )
-    return _dataset(root, "nam", pairs)
+    return pairs
+
+
+def _polyu_crop_settings(match: re.Match, real: Path) -> tuple[float, float, dict]:
+    # Crops carry their settings in the name.
+    aperture = float(match["aperture"].replace("-", "."))
+    metadata = {"aperture": aperture, "scene": match["scene"]}
+    return float(match["iso"]), 1.0 / float(match["shutter"]), metadata
+
+
+def _exif_settings(match: re.Match, real: Path) -> tuple[float | None, float | None, dict]:
+    # Whole frames' names give no ISO or exposure: EXIF does.
+    exif = _exif_metadata(real)
+    return exif.get("iso"), exif.get("exposure_s"), {"scene": match["scene"]}
+
+
+def _nam_settings(match: re.Match, real: Path) -> tuple[float, None, dict]:
+    return float(match["iso"]), None, _exif_metadata(real)
 
 
 def load_sidd(root: str | os.PathLike) -> Dataset:
