@@ -15,10 +15,12 @@ through the ``evalkit.ocr_engines`` entry-point group, whose value is an
 from ._cache import CacheInfo, cache_info, clear_cache, image_digest
 from ._check import (
     DEFAULT_THRESHOLDS,
+    Evidence,
     OcrThresholds,
     TextCheck,
     check_text,
     detect_text_regions,
+    same_text_key,
 )
 from ._compare import (
     character_diff,
@@ -27,6 +29,7 @@ from ._compare import (
     word_error_rate,
 )
 from ._engine import OCR_ENGINES, NullEngine, OcrEngine, OcrEngineSpec, Reading, get_engine
+from ._evidence import GlyphEvidence, glyph_evidence
 
 for _spec in (
     OcrEngineSpec(
@@ -49,6 +52,8 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "OCR_ENGINES",
     "CacheInfo",
+    "Evidence",
+    "GlyphEvidence",
     "NullEngine",
     "OcrEngine",
     "OcrEngineSpec",
@@ -62,7 +67,9 @@ __all__ = [
     "clear_cache",
     "detect_text_regions",
     "get_engine",
+    "glyph_evidence",
     "image_digest",
     "normalize_text",
+    "same_text_key",
     "word_error_rate",
 ]

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..datasets import TextRegion
+from ..errors import UnavailableError
 from ..findings import Finding, Severity
 from ..io import to_codes
 from ._cache import DETECTIONS, READINGS, image_digest
@@ -21,6 +22,7 @@ from ._compare import (
     word_error_rate,
 )
 from ._engine import BBox, OcrEngine, Reading, get_engine
+from ._evidence import GlyphEvidence, glyph_evidence
 
 # Verdicts of a region, as they appear in ``TextCheck.entries[i]["verdict"]``.
 KEPT = "kept"
@@ -42,8 +44,72 @@ ANNOTATION_MARGIN = 0.25
 # text with the detector; lower ones are read as one line, which saves a detector
 # pass per box (two lines of text in under 56 px are rare on labels and signs).
 MULTILINE_MIN_HEIGHT = 56
-# Enlargement of the crops read a second time to confirm a suspected hallucination.
+# Enlargement of the crops read a second time to confirm a suspected change.
 CONFIRM_SCALE = 1.5
+# The engine that reads a suspected change a second, independent time, when it
+# is installed and is not the engine of the check.
+SECOND_ENGINE = "tesseract"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a suspected change of a line's text rests on, beyond the first readings.
+
+    Attributes
+    ----------
+    readings : dict
+        Re-readings of the line: ``{source: {"reference": str, "candidate": str}}``
+        with ``source`` the check's engine at :data:`CONFIRM_SCALE` (e.g.
+        ``"easyocr x1.5"``) and, when installed, :data:`SECOND_ENGINE`.
+    glyphs : GlyphEvidence
+        How much the glyph pixels changed (:func:`~evalkit.ocr.glyph_evidence`).
+    """
+
+    readings: dict[str, dict[str, str]]
+    glyphs: GlyphEvidence
+
+    def doubt(
+        self, accepted: set[str], reference: str | None, candidate: str, *, invented: bool
+    ) -> str | None:
+        """Why the change is not established, or ``None`` when every test holds.
+
+        ``accepted`` are the readings a faithful output may give, ``reference``
+        and ``candidate`` the first readings (all normalised; ``reference`` is
+        ``None`` when it is not trusted, and then not asked to read alike twice).
+        Invented text (``invented``) must pass the re-readings and the glyph
+        test; lost legibility only the glyph test, since an engine may still make
+        out a blurred line on an enlarged crop that a reader cannot.
+        """
+        if not self.glyphs.changed:
+            return "the glyph pixels did not change beyond the noise: a reading flip"
+        if not invented:
+            return None
+        folded = {same_text_key(t) for t in accepted}
+        for source, pair in self.readings.items():
+            ref, out = normalize_text(pair["reference"]), normalize_text(pair["candidate"])
+            if source.endswith(f"x{CONFIRM_SCALE}"):
+                if reference is not None and same_text_key(ref) != same_text_key(reference):
+                    return f"the reference itself reads two ways ({source}: {pair['reference']!r})"
+                if same_text_key(out) in folded | {same_text_key(ref)}:
+                    return f"the change is not read again ({source})"
+            elif ref and out and same_text_key(ref) == same_text_key(out):
+                return f"{source} reads reference and output alike"
+            elif ref and same_text_key(ref) == same_text_key(candidate):
+                return f"{source} reads the reference as the output reads"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, as kept in a text entry's ``evidence``."""
+        return {"readings": self.readings, **self.glyphs.to_dict()}
+
+
+def same_text_key(text: str) -> str:
+    """The key under which two normalised readings count as the same text: case folded.
+
+    A recogniser's upper/lower case is unreliable at the same shape ("AM" read
+    "Am", "OF" read "Of"), and a change of case alone is not invented text.
+    """
+    return text.casefold()
 
 
 @dataclass(frozen=True)
@@ -139,6 +205,7 @@ def check_text(
     regions: Sequence[TextRegion] | None = None,
     engine: str | OcrEngine = "easyocr",
     thresholds: OcrThresholds = DEFAULT_THRESHOLDS,
+    second_engine: str | OcrEngine | None = SECOND_ENGINE,
 ) -> TextCheck:
     """Read each text region in the reference, the candidate and the noisy shot, and judge.
 
@@ -159,6 +226,9 @@ def check_text(
         Registry name in :data:`OCR_ENGINES` or an engine instance.
     thresholds : OcrThresholds, optional
         Verdict thresholds.
+    second_engine : str or OcrEngine or None, optional
+        Engine that reads a suspected change a second time (skipped when it is
+        not installed, or is ``engine``); ``None`` re-reads with ``engine`` only.
 
     Returns
     -------
@@ -181,7 +251,16 @@ def check_text(
     reference is read line by line at those same places in every image. Readings
     are cached by the crop's pixels, so across many candidates the reference and
     noisy crops are read once. A candidate reading is expected to equal the true
-    string (when known) or the reference reading, after :func:`normalize_text`.
+    string (when known) or the reference reading, after :func:`normalize_text`
+    and case folding (:func:`same_text_key`).
+
+    A different reading is a ``hallucinated`` or ``lost`` verdict only with
+    :class:`Evidence` (kept in the entry's ``evidence``): read again on a crop
+    enlarged :data:`CONFIRM_SCALE` times and by ``second_engine``, the reference
+    must read as before, and the output must still read differently from it,
+    for both engines; and the glyph pixels must have changed by more than a
+    letter's worth and the noise (:func:`~evalkit.ocr.glyph_evidence`).
+    Otherwise the line is ``uncertain`` and the entry's ``doubt`` says why.
     """
     reference = _as_rgb(reference, "reference")
     candidate = _as_rgb(candidate, "candidate")
@@ -222,9 +301,9 @@ def check_text(
             _read_lines(noisy8, lines, ocr, margin) if noisy8 is not None else None,
             _sharpness_ratio(reference, candidate, region.bbox),
             thresholds,
-            lambda lines=lines, margin=margin: (
-                _read_lines(reference8, lines, ocr, margin, scale=CONFIRM_SCALE),
-                _read_lines(candidate8, lines, ocr, margin, scale=CONFIRM_SCALE),
+            lambda lines=lines, margin=margin, box=region.bbox: Evidence(
+                _rereadings(reference8, candidate8, lines, ocr, second_engine, margin),
+                glyph_evidence(reference, candidate, box, noisy=noisy),
             ),
         )
         entries.append(entry)
@@ -336,6 +415,31 @@ def _read_lines(
     return Reading(text, confidence)
 
 
+def _rereadings(
+    reference8: np.ndarray,
+    candidate8: np.ndarray,
+    lines: list[BBox],
+    ocr: OcrEngine,
+    second: str | OcrEngine | None,
+    margin: float,
+) -> dict[str, dict[str, str]]:
+    """Independent second readings of a line: enlarged, and by the second engine."""
+    sources = {f"{ocr.name} x{CONFIRM_SCALE}": (ocr, CONFIRM_SCALE)}
+    if second is not None:
+        second = get_engine(second)
+        if second.name != ocr.name:
+            sources[second.name] = (second, 1.0)
+    readings = {}
+    for source, (engine, scale) in sources.items():
+        try:
+            reference = _read_lines(reference8, lines, engine, margin, scale=scale)
+            candidate = _read_lines(candidate8, lines, engine, margin, scale=scale)
+        except UnavailableError:
+            continue  # not installed here: one reading fewer, never a failure
+        readings[source] = {"reference": reference.text, "candidate": candidate.text}
+    return readings
+
+
 def _padded(box: BBox, shape: tuple[int, ...], margin: float) -> BBox:
     x, y, w, h = box
     margin = round(margin * h)
@@ -352,7 +456,7 @@ def _judge(
     noisy: Reading | None,
     sharpness: float,
     th: OcrThresholds,
-    confirm: Callable[[], tuple[Reading, Reading]],
+    recheck: Callable[[], Evidence],
 ) -> tuple[dict[str, Any], Finding | None]:
     true = normalize_text(region.text) if region.text is not None else None
     ref = normalize_text(reference.text)
@@ -412,7 +516,8 @@ def _judge(
     shown = reference.text if trusted_reference else region.text
     box = tuple(region.bbox)
 
-    if out in accepted:
+    folded = {same_text_key(t) for t in accepted}
+    if same_text_key(out) in folded:
         if noisy is not None and not (noisy_ok and legible(noisy, noi)):
             entry["verdict"] = RECOVERED
             return entry, Finding(
@@ -426,7 +531,7 @@ def _judge(
         entry["verdict"] = KEPT
         return entry, None
 
-    if noi is not None and noi == out:
+    if noi is not None and same_text_key(noi) == same_text_key(out):
         # The noisy shot already reads this way: the denoiser did not invent it.
         entry["verdict"] = AS_NOISY
         return entry, None
@@ -438,24 +543,42 @@ def _judge(
         return entry, None
     # Letters only deleted is text lost (a blurred-away letter), not text invented.
     invented = any(e["op"] != "delete" and _has_word_char(e["output"]) for e in diff)
-    if (
+    hallucinated = (
         invented
         and sharpness >= th.hallucination_sharpness
         and legible(candidate, out)
         and candidate.confidence >= th.hallucination_confidence
-    ):
-        # A second reading of both crops, enlarged, must see the same difference:
-        # on real photos a one-letter misread of the reference ("Objective" read
-        # "Oblective") otherwise makes a faithful output look changed.
-        reference2, candidate2 = confirm()
-        ref2, out2 = normalize_text(reference2.text), normalize_text(candidate2.text)
-        entry["confirmation"] = {
-            "reference_text": reference2.text,
-            "candidate_text": candidate2.text,
-        }
-        if out2 in accepted or ref2 in (out, out2):
-            entry["verdict"] = UNCERTAIN
-            return entry, None
+    )
+    lost = not hallucinated and (
+        not invented
+        or not legible(candidate, out)
+        or sharpness < th.hallucination_sharpness
+        or candidate.confidence < th.confidence_drop * reference.confidence
+        or change >= th.legibility_cer
+    )
+    if not (hallucinated or lost):
+        entry["verdict"] = UNCERTAIN
+        return entry, None
+    if lost and noisy is not None and not (noisy_ok and legible(noisy, noi)):
+        entry["verdict"] = LOST_IN_NOISY
+        return entry, None
+    # One reading is not evidence: on real photos a one-letter misread of the
+    # reference ("Objective" read "Oblective") or a flip of a faithful output
+    # makes text look changed. Invented text must be read again, by the engine
+    # on an enlarged crop and by a second engine; any change must be in the
+    # glyph pixels.
+    evidence = recheck()
+    entry["evidence"] = evidence.to_dict()
+    doubt = evidence.doubt(accepted, ref if trusted_reference else None, out, invented=hallucinated)
+    if doubt is not None:
+        entry.update(verdict=UNCERTAIN, doubt=doubt)
+        return entry, None
+    glyphs = evidence.glyphs
+    seen = (
+        f"glyphs changed by {glyphs.change:.2f} of the stroke contrast, "
+        f"threshold {glyphs.threshold:.2f}"
+    )
+    if hallucinated:
         entry.update(verdict=HALLUCINATED, hallucinated=True)
         return entry, Finding(
             "text_hallucination",
@@ -463,22 +586,8 @@ def _judge(
             change,
             box,
             f'reference reads "{shown}", output reads "{candidate.text}" '
-            f"(CER {change:.2f}: {describe_diff(diff)})",
+            f"(CER {change:.2f}: {describe_diff(diff)}; {seen})",
         )
-
-    lost = (
-        not invented
-        or not legible(candidate, out)
-        or sharpness < th.hallucination_sharpness
-        or candidate.confidence < th.confidence_drop * reference.confidence
-        or change >= th.legibility_cer
-    )
-    if not lost:
-        entry["verdict"] = UNCERTAIN
-        return entry, None
-    if noisy is not None and not (noisy_ok and legible(noisy, noi)):
-        entry["verdict"] = LOST_IN_NOISY
-        return entry, None
     entry["verdict"] = LOST
     return entry, Finding(
         "text_legibility_loss",
@@ -486,7 +595,8 @@ def _judge(
         change,
         box,
         f'text "{shown}" became unreadable: output reads "{candidate.text}" '
-        f"(confidence {reference.confidence:.2f} → {candidate.confidence:.2f}, CER {change:.2f})",
+        f"(confidence {reference.confidence:.2f} → {candidate.confidence:.2f}, "
+        f"CER {change:.2f}; {seen})",
     )
 
 

@@ -17,6 +17,8 @@ KNOWN_KEYS = (
     "diff",
     "hallucinated",
     "verdict",
+    "evidence",
+    "doubt",
 )
 
 #: Operations of a diff segment, as rendered: ``equal`` text is plain,
@@ -85,6 +87,8 @@ def text_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "verdict": _text(entry.get("verdict")),
                 "diff": diff,
                 "changed": bool(diff) and any(op != "equal" for op, _, _ in diff),
+                "evidence": _evidence(entry.get("evidence")),
+                "doubt": _text(entry.get("doubt")),
                 "details": {
                     key: value
                     for key, value in entry.items()
@@ -114,6 +118,27 @@ def _given_diff(value: Any) -> list[tuple[str, str, str]] | None:
             return None
         segments.append((op, ref, cand))
     return segments
+
+
+def _evidence(value: Any) -> dict[str, Any] | None:
+    """The re-readings and the glyph measure behind a verdict, as the panel shows them.
+
+    ``readings`` becomes a list of ``(source, reference reading, output reading)``;
+    ``None`` when the entry has no evidence (its first reading was not in doubt).
+    """
+    if not isinstance(value, dict):
+        return None
+    readings = value.get("readings") if isinstance(value.get("readings"), dict) else {}
+    return {
+        "readings": [
+            (str(source), _text(pair.get("reference")), _text(pair.get("candidate")))
+            for source, pair in readings.items()
+            if isinstance(pair, dict)
+        ],
+        "glyph_change": _number(value.get("glyph_change")),
+        "threshold": _number(value.get("threshold")),
+        "changed": bool(value.get("changed")),
+    }
 
 
 def _text(value: Any) -> str | None:

@@ -61,17 +61,26 @@ def _code(value: float) -> int:
     return int(to_codes(np.float32(value)))
 
 
-def image(value: float, *, stripes: float = 1.0) -> np.ndarray:
-    """A 40x64 image of constant ``value`` with vertical stripes inside BOX."""
+def image(value: float, *, stripes: float = 1.0, glyph: int = 0) -> np.ndarray:
+    """A 40x64 image of constant ``value`` with a bar "glyph" inside BOX.
+
+    ``glyph`` 0 puts the bar in the left part of the box, 1 in the right part: a
+    changed glyph, as pixel evidence for a changed reading.
+    """
     out = np.full((40, 64, 3), value, dtype=np.float32)
     x, y, w, h = BOX
-    out[y + 2 : y + h - 2, x + 2 : x + w - 2 : 2] += 0.3 * stripes
+    left = x + 2 + glyph * (w // 2 - 2)
+    out[y + 3 : y + h - 3, left : left + w // 2 - 2] += 0.3 * stripes
     return out
 
 
-def check(reference, candidate, noisy=None, *, truth=None, regions=True, **readings):
+def check(
+    reference, candidate, noisy=None, *, truth=None, regions=True, glyph=1, second=None, **readings
+):
+    """check_text on scripted readings; the candidate's glyph differs unless ``glyph=0``."""
     engine = ScriptedEngine(readings_table(reference, candidate, noisy))
-    ref_image, cand_image = image(REF), image(CAND, stripes=readings.get("stripes", 1.0))
+    ref_image = image(REF)
+    cand_image = image(CAND, stripes=readings.get("stripes", 1.0), glyph=glyph)
     noisy_image = image(NOISY) if noisy is not None else None
     return check_text(
         ref_image,
@@ -79,6 +88,7 @@ def check(reference, candidate, noisy=None, *, truth=None, regions=True, **readi
         noisy=noisy_image,
         regions=[TextRegion(BOX, truth)] if regions else None,
         engine=engine,
+        second_engine=second,
     )
 
 
@@ -117,10 +127,59 @@ def test_hallucination_not_seen_again_on_enlarged_crops_is_only_uncertain():
         {REF: Reading("Fabric Oblective", 0.86), CAND: Reading("Fabric Objective", 0.92)},
         enlarged={REF: Reading("Fabric Objective", 0.9), CAND: Reading("Fabric Objective", 0.9)},
     )
-    result = check_text(image(REF), image(CAND), regions=[TextRegion(BOX)], engine=engine)
+    result = check_text(
+        image(REF),
+        image(CAND, glyph=1),
+        regions=[TextRegion(BOX)],
+        engine=engine,
+        second_engine=None,
+    )
     assert result.findings == []
-    assert result.entries[0]["verdict"] == "uncertain"
-    assert result.entries[0]["confirmation"]["reference_text"] == "Fabric Objective"
+    entry = result.entries[0]
+    assert entry["verdict"] == "uncertain"
+    assert entry["evidence"]["readings"][f"{engine.name} x1.5"]["reference"] == "Fabric Objective"
+    assert "reads two ways" in entry["doubt"]
+
+
+def test_reading_flip_with_unchanged_glyphs_is_ocr_noise_not_a_finding():
+    # The "Inaugucation" case: the reference itself as the candidate, read once
+    # differently. No pixel changed, so no reading can make it a hallucination.
+    result = check(("Inaugucation Ceremony", 0.9), ("Inauguration Ceremony", 0.95), glyph=0)
+    assert result.findings == []
+    entry = result.entries[0]
+    assert entry["verdict"] == "uncertain"
+    assert entry["evidence"]["changed"] is False
+    assert "glyph pixels did not change" in entry["doubt"]
+
+
+def test_change_of_case_alone_is_kept():
+    # Real case (PolyU door, dncnn): "DEPARTMENT OF COMPUTING" read "DEPARTMENT Of COMPUTING".
+    result = check(("DEPARTMENT OF COMPUTING", 0.95), ("DEPARTMENT Of COMPUTING", 0.9))
+    assert result.findings == []
+    assert result.entries[0]["verdict"] == "kept"
+
+
+def test_second_engine_reading_reference_and_output_alike_vetoes_a_hallucination():
+    second = ScriptedEngine({REF: Reading("keyboard", 0.9), CAND: Reading("keyboard", 0.9)})
+    second.name = "second"
+    result = check(("keyboard", 0.99), ("kolyboard", 0.8), second=second)
+    assert result.findings == []
+    assert result.entries[0]["doubt"] == "second reads reference and output alike"
+    assert set(result.entries[0]["evidence"]["readings"]) == {
+        f"{result.engine} x1.5",
+        "second",
+    }
+
+
+def test_second_engine_seeing_the_change_too_confirms_it():
+    second = ScriptedEngine({REF: Reading("keyboard", 0.9), CAND: Reading("kolyboard", 0.9)})
+    second.name = "second"
+    result = check(("keyboard", 0.99), ("kolyboard", 0.8), second=second)
+    (finding,) = result.findings
+    assert finding.detector == "text_hallucination"
+    assert "glyphs changed by" in finding.message
+    evidence = result.entries[0]["evidence"]
+    assert evidence["changed"] is True and evidence["glyph_change"] >= evidence["threshold"]
 
 
 def test_digit_turned_into_letter_is_a_hallucination():

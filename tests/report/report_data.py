@@ -110,6 +110,17 @@ def make_results(folder, *, seed=0, sigma_scale=1.0, denoisers=None):
             "reference_text": "keyboard",
             "candidate_text": "kőłyboard",
             "cer": 0.25,
+            "verdict": "uncertain",
+            "evidence": {
+                "readings": {
+                    "easyocr x1.5": {"reference": "keyboard", "candidate": "kolyboard"},
+                    "tesseract": {"reference": "keyboard", "candidate": "keyboard"},
+                },
+                "glyph_change": 0.41,
+                "threshold": 0.15,
+                "changed": True,
+            },
+            "doubt": "tesseract reads reference and output alike",
         },
     ]
     (out / "text.json").write_text(json.dumps(text), encoding="utf-8")

@@ -92,6 +92,14 @@ def test_text_panel_highlights_substituted_and_inserted_characters(report):
     assert '<mark class="d-sub" title="was “e”">ł</mark>' in html
 
 
+def test_text_panel_shows_the_evidence_behind_a_verdict(report):
+    page = next(p for p in (report.parent / "pairs").glob("p-iso800*.html"))
+    html = page.read_text(encoding="utf-8")
+    assert "glyphs changed 0.41</span> (evidence from 0.15: yes)" in html
+    assert "tesseract:</span> “keyboard” → “keyboard”" in html
+    assert "not called: tesseract reads reference and output alike" in html
+
+
 def test_results_json_holds_the_leaderboard_and_findings(report):
     data = json.loads((report.parent / "results.json").read_text(encoding="utf-8"))
     assert data["primary_metric"] == "psnr"
