@@ -414,6 +414,21 @@ def _tile_pixels(member: np.ndarray, tile: int, shape: tuple[int, int]) -> int:
     return int((np.outer(row_sizes, col_sizes) * member).sum())
 
 
+#: Least area of a region, as a fraction of the frame, for a warning or critical:
+#: a 100x100 patch of a 20 MP photo, the size at which a viewer notices a
+#: blown-out or flattened area. On a whole frame one 32 px tile is 0.01-0.02 %
+#: of it, and a measure over one tile is as noisy as the scene under it (PolyU
+#: whole frames drew single-tile criticals from honest outputs).
+VISIBLE_AREA = 0.0005
+
+
+def visible_severity(severity: Severity | None, region: Region) -> Severity | None:
+    """``severity``, at most info when ``region`` covers less than :data:`VISIBLE_AREA`."""
+    if severity is None or region.area_fraction >= VISIBLE_AREA:
+        return severity
+    return Severity.INFO
+
+
 def severity_of(value: float, info: float, warning: float, critical: float) -> Severity | None:
     """Severity for a badness ``value`` (larger is worse); ``None`` below ``info``."""
     if not np.isfinite(value):

@@ -23,6 +23,7 @@ from ._base import (
     severity_of,
     sort_and_cap,
     validate_images,
+    visible_severity,
 )
 
 _BAND_WORDS = {"fine": "fine-grained", "mid": "coarse, weave-like"}
@@ -112,7 +113,7 @@ def detect_texture_hallucination(
     basis = "the noise of the noisy shot" if noisy is not None else "the noise floor"
     for region in regions(score_map >= info, tile, an.shape):
         value = float(score_map[region.tiles].max())
-        severity = severity_of(value, info, warning, critical)
+        severity = visible_severity(severity_of(value, info, warning, critical), region)
         band = worse_band[region.tiles][np.argmax(score_map[region.tiles])]
         amplitude = float(np.sqrt(cand.energy[band][region.tiles].mean()))
         message = (
@@ -200,7 +201,7 @@ def detect_oversharpening(
     items = []
     for region in regions(score_map >= info, tile, an.shape):
         value = float(score_map[region.tiles].max())
-        severity = severity_of(value, info, warning, critical)
+        severity = visible_severity(severity_of(value, info, warning, critical), region)
         halo = _overshoot(an, region.bbox, halo_window)
         amplified = ""
         if noise is not None:
@@ -311,7 +312,7 @@ def detect_detail_loss(
     items = []
     for region in regions(loss >= info, tile, an.shape):
         value = float(np.median(loss[region.tiles]))
-        severity = severity_of(value, info, warning, critical)
+        severity = visible_severity(severity_of(value, info, warning, critical), region)
         if severity is None:
             continue
         kept = float(np.median(retention[region.tiles]))

@@ -45,8 +45,12 @@ def detect_highlight_clipping(
     Parameters
     ----------
     reference, candidate : ndarray of shape (H, W, 3)
-        float sRGB images in [0, 1]. ``noisy`` is accepted for a uniform call
-        and not used: noise clips single pixels, not regions.
+        float sRGB images in [0, 1].
+    noisy : ndarray of shape (H, W, 3), optional
+        The noisy shot. Where it is itself at the top code over most of a 5x5
+        neighbourhood (its local median is clipped), the input had already lost
+        that highlight: keeping it clipped is not the denoiser's doing, and the
+        unchanged input (the ``noisy`` baseline) is never blamed for it.
     tile : int, optional
         Tile side in pixels.
     clip_level : float, optional
@@ -78,6 +82,8 @@ def detect_highlight_clipping(
     newly = _solid(an.extreme("candidate", "max") >= clip_level) & (
         an.extreme("reference", "max") < reference_below
     )
+    if noisy is not None:
+        newly &= ~_mostly(an.extreme("noisy", "max") >= clip_level)
     return _clipping_detection(
         "highlight_clipping", "blown out to white", newly, an, min_tile_fraction, min_pixels,
         (info, warning, critical), max_findings,
@@ -103,8 +109,10 @@ def detect_shadow_clipping(
 
     A pixel is newly crushed when all the candidate's channels are at most
     ``clip_level`` (code 0) and the reference's largest channel is above
-    ``reference_above`` (4/255: shadow detail a screen still shows). Tiles,
-    regions and severities work as in :func:`detect_highlight_clipping`.
+    ``reference_above`` (4/255: shadow detail a screen still shows), and the
+    noisy shot, when given, is not itself black over most of the pixel's 5x5
+    neighbourhood. Tiles, regions and severities work as in
+    :func:`detect_highlight_clipping`.
 
     Returns
     -------
@@ -118,6 +126,8 @@ def detect_shadow_clipping(
     newly = _solid(an.extreme("candidate", "max") <= clip_level) & (
         an.extreme("reference", "max") > reference_above
     )
+    if noisy is not None:
+        newly &= ~_mostly(an.extreme("noisy", "max") <= clip_level)
     return _clipping_detection(
         "shadow_clipping", "crushed to black", newly, an, min_tile_fraction, min_pixels,
         (info, warning, critical), max_findings,
@@ -131,14 +141,24 @@ def _solid(clipped: np.ndarray) -> np.ndarray:
     single pixels; a blown-out area is clipped throughout. Only the latter
     loses detail, so only it counts.
     """
+    return clipped & _neighbours_at_least(clipped, 20)
+
+
+def _mostly(clipped: np.ndarray) -> np.ndarray:
+    """Pixels whose 5x5 neighbourhood is more than half clipped: the local median is."""
+    return _neighbours_at_least(clipped, 13)
+
+
+def _neighbours_at_least(flags: np.ndarray, count: int) -> np.ndarray:
+    """True where at least ``count`` of the 25 pixels of the 5x5 neighbourhood are set."""
     import cv2
 
-    if not clipped.any():
-        return clipped
-    count = cv2.boxFilter(
-        clipped.view(np.uint8), cv2.CV_16U, (5, 5), normalize=False, borderType=cv2.BORDER_REFLECT
+    if not flags.any():
+        return flags
+    total = cv2.boxFilter(
+        flags.view(np.uint8), cv2.CV_16U, (5, 5), normalize=False, borderType=cv2.BORDER_REFLECT
     )
-    return clipped & (count >= 20)
+    return total >= count
 
 
 def _clipping_detection(name, words, newly, an, min_tile_fraction, min_pixels, levels, cap):

@@ -307,6 +307,64 @@ def test_noise_clipping_single_pixels_is_not_blown_highlights():
     assert not detect_highlight_clipping(reference, noisy).findings
 
 
+def test_highlights_the_noisy_shot_had_already_blown_are_not_blamed():
+    # PolyU Canon5D2_fruit: the high-ISO shot blows out glints that the mean of
+    # many shots keeps at 240-250. Keeping them blown is not the denoiser's doing.
+    reference = _scene_with(_grey((48, 48), 0.95), (64, 64))
+    noisy = reference.copy()
+    noisy[64:112, 64:112] = 1.0
+    assert serious(detect_highlight_clipping(reference, noisy).findings)
+    assert not serious(detect_highlight_clipping(reference, noisy, noisy=noisy).findings)
+    # A denoiser that blows out a highlight the input kept is still caught there.
+    reference[120:168, 120:168] = 0.95
+    noisy[120:168, 120:168] = 0.95
+    blown = noisy.copy()
+    blown[120:168, 120:168] = 1.0
+    bad = serious(detect_highlight_clipping(reference, blown, noisy=noisy).findings)
+    assert len(bad) == 1 and overlaps(bad[0].bbox, (120, 120, 48, 48), min_share=0.9)
+
+
+def test_shadows_the_noisy_shot_had_already_crushed_are_not_blamed():
+    reference = _scene_with(_grey((48, 48), 0.03), (64, 64))
+    noisy = reference.copy()
+    noisy[64:112, 64:112] = 0.0
+    assert serious(detect_shadow_clipping(reference, noisy).findings)
+    assert not serious(detect_shadow_clipping(reference, noisy, noisy=noisy).findings)
+
+
+def test_a_region_too_small_to_see_on_a_whole_frame_is_at_most_info():
+    # One 32 px tile of a 4000 x 3000 frame is 0.009 % of it: below VISIBLE_AREA.
+    from evalkit.detectors._base import VISIBLE_AREA, regions, visible_severity
+
+    flags = np.zeros((94, 125), bool)
+    flags[10, 10] = True
+    (tile,) = regions(flags, 32, (3000, 4000))
+    assert tile.area_fraction < VISIBLE_AREA
+    assert visible_severity(Severity.CRITICAL, tile) == Severity.INFO
+    flags[20:24, 20:24] = True
+    big = max(regions(flags, 32, (3000, 4000)), key=lambda r: r.area_fraction)
+    assert visible_severity(Severity.CRITICAL, big) == Severity.CRITICAL
+
+
+def test_blind_checks_do_not_judge_where_the_noisy_shot_is_clipped():
+    # PolyU Canon80D_corne: a wall blown out in the high-ISO shot carries no
+    # noise, so the reference's faint shading there once read as 236x the noise.
+    from evalkit.detectors._blind import (
+        detect_oversharpening_blind,
+        detect_texture_hallucination_blind,
+    )
+
+    reference = natural("coffee")
+    noisy = camera_shot(reference, 1600)
+    noisy[:96] = 1.0
+    candidate = nlm(noisy)
+    # The reference's faint shading where the noisy shot is white (2/255 RMS).
+    candidate[:96] = np.clip(0.99 + band_texture((96, 192), 2 / 255, seed=5), 0, 1)[..., None]
+    for detect in (detect_texture_hallucination_blind, detect_oversharpening_blind):
+        bad = serious(detect(noisy, candidate).findings)
+        assert not any(f.bbox[1] < 96 for f in bad), bad
+
+
 def test_residual_noise_is_info_and_says_how_much_noise_is_left():
     reference = _grey((128, 128), 0.5)
     noisy = camera_shot(reference, 3200)

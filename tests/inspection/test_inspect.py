@@ -67,15 +67,30 @@ def test_contrast_push_is_a_tone_shift_with_highlights_clipped_at_the_white_meta
 
 
 def test_texture_painted_on_blank_paper_is_flagged_there(desk):
+    # A weave of RMS 0.04, 1.5x the noise there (0.027): twice the noise's energy.
     noisy, honest, regions = desk
     x, y, w, h = regions["blank-paper"]
     yy, xx = np.mgrid[0:h, 0:w]
-    weave = 0.05 * np.sin(xx * 2 * np.pi / 6) * np.sin(yy * 2 * np.pi / 6)
+    weave = 0.08 * np.sin(xx * 2 * np.pi / 6) * np.sin(yy * 2 * np.pi / 6)
     painted = honest.copy()
     painted[y : y + h, x : x + w] += weave[..., None].astype(np.float32)
     result = inspect(noisy, np.clip(painted, 0, 1), text=False)
     flagged = _serious(result, "texture_hallucination")
     assert flagged and all(_overlaps(f.bbox, regions["blank-paper"]) for f in flagged)
+
+
+def test_noise_amplified_into_a_cloth_on_blank_paper_is_flagged_there(desk):
+    # The "cloth" an AI denoiser paints on paper is the input's own noise, made
+    # stronger: a linear function of the noisy shot, yet more than it holds.
+    noisy, honest, regions = desk
+    x, y, w, h = regions["blank-paper"]
+    cloth = honest.copy()
+    cloth[y : y + h, x : x + w] += 2.0 * (noisy - honest)[y : y + h, x : x + w]
+    result = inspect(noisy, np.clip(cloth, 0, 1), text=False)
+    flagged = _serious(result, "texture_hallucination")
+    assert flagged and all(_overlaps(f.bbox, regions["blank-paper"]) for f in flagged)
+    # The unchanged noisy shot, which holds the same noise unamplified, is not.
+    assert _serious(inspect(noisy, noisy, text=False), "texture_hallucination") == []
 
 
 def test_sharpened_grille_is_oversharpening_there(desk):
