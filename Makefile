@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench lint sample clean
+.PHONY: install demo test test-fast bench evaluate lint sample clean
 
 install: $(STAMP)
 
@@ -30,9 +30,14 @@ test-fast: install
 bench: install
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-only
 
+# False alarms and caught failures on the real photographs in ../shared/data
+# (PolyU crops and whole frames; about an hour on 2 cores with OCR).
+evaluate: install
+	$(BIN)/python scripts/evaluate_real_photos.py --frames --out reports/real-photos.csv
+
 lint: install
-	$(BIN)/ruff check evalkit tests
-	$(BIN)/ruff format --check evalkit tests
+	$(BIN)/ruff check evalkit tests scripts
+	$(BIN)/ruff format --check evalkit tests scripts
 
 # Regenerates the committed sample dataset (deterministic).
 sample: install
