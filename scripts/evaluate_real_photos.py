@@ -88,9 +88,12 @@ Injection = Callable[
 #: Rec. 709 luma weights.
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
-#: A line to redraw needs this many letters and this height (px).
+#: A line to redraw needs this many letters, this height (px) and this reading
+#: confidence: text the engine cannot read on the reference is not judged
+#: (``unjudged``), so changing it tests nothing.
 MIN_LETTERS = 4
 MIN_LINE_HEIGHT = 12
+MIN_CONFIDENCE = 0.5
 
 #: A finding catches an injection when the boxes share this share of the smaller one.
 MIN_OVERLAP = 0.25
@@ -130,11 +133,13 @@ def text_lines(reference: np.ndarray) -> list[tuple[BBox, str, float]]:
 
 
 def best_text_line(reference: np.ndarray) -> tuple[BBox, str] | None:
-    """The most confident line with ≥ MIN_LETTERS letters and ≥ MIN_LINE_HEIGHT px tall."""
+    """The most confident readable line with ≥ MIN_LETTERS letters, ≥ MIN_LINE_HEIGHT px tall."""
     fit = [
         (confidence, box, text)
         for box, text, confidence in text_lines(reference)
-        if sum(c.isalpha() for c in text) >= MIN_LETTERS and box[3] >= MIN_LINE_HEIGHT
+        if sum(c.isalpha() for c in text) >= MIN_LETTERS
+        and box[3] >= MIN_LINE_HEIGHT
+        and confidence >= MIN_CONFIDENCE
     ]
     if not fit:
         return None

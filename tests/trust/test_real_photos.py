@@ -1,0 +1,102 @@
+"""Findings users can trust on real photographs (PolyU pairs, skipped when absent).
+
+No warning and no critical for an honest output (the reference itself, a mild
+OpenCV non-local means), in ``score`` and in ``inspect``; and tiny perturbations
+of an honest output (a sub-pixel shift, a 1 % gain, a JPEG re-save at quality
+95), which no viewer can see, move no finding to warning or critical.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from conftest import SHARED_DATA
+
+import evalkit
+from evalkit.align._register import shift_image
+from evalkit.datasets import load_dataset_dir
+from evalkit.denoisers import make_denoiser
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+#: Crops with legible text, read by the OCR check; the others are scored without it
+#: (they have no text, and reading nothing costs a detector pass each).
+TEXT_CROPS = ("bulletin_3", "door_10", "book_11")
+
+
+@pytest.fixture(scope="module")
+def crops():
+    """(pair id, reference, noisy, mild NLM output) of every PolyU crop."""
+    folder = SHARED_DATA / "real-pairs" / "polyu"
+    if not folder.is_dir():
+        pytest.skip("../shared/data/real-pairs/polyu is not present")
+    out = []
+    for pair in load_dataset_dir(folder):
+        reference, noisy = pair.load()
+        honest = make_denoiser("opencv_nlm", h=4.0).denoise(noisy)
+        out.append((pair.id, reference, noisy, honest))
+    return out
+
+
+def _serious(result) -> dict[tuple[str, str], str]:
+    """(detector, severity) → message of each warning and critical."""
+    return {
+        (f.detector, f.severity.value): f"{f.bbox}: {f.message}"
+        for f in result.findings
+        if f.severity.value in ("warning", "critical")
+    }
+
+
+def _both_modes(reference, noisy, candidate, *, text: bool) -> dict[str, dict]:
+    # Arrays, not the PolyU file names: a user's own photos carry no benchmark
+    # name, so the alignment decides (and here registers the PolyU shift).
+    scored = evalkit.score(reference, candidate, noisy=noisy, ocr="easyocr" if text else None)
+    inspected = evalkit.inspect(noisy, candidate, text=text)
+    return {"score": _serious(scored), "inspect": _serious(inspected)}
+
+
+def _reads_text(pair_id: str) -> bool:
+    return any(name in pair_id for name in TEXT_CROPS)
+
+
+def test_the_reference_itself_and_a_mild_nlm_draw_no_warning_on_any_real_pair(crops):
+    pytest.importorskip("easyocr_en_models")
+    alarms = {}
+    for pair_id, reference, noisy, honest in crops:
+        for name, candidate in (("reference", reference), ("nlm h=4", honest)):
+            found = _both_modes(reference, noisy, candidate, text=_reads_text(pair_id))
+            alarms.update({(pair_id, name, mode): f for mode, f in found.items() if f})
+    assert alarms == {}
+
+
+def _jpeg95(image: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.rint(image * 255).astype(np.uint8)).save(buffer, "JPEG", quality=95)
+    return np.asarray(Image.open(buffer), dtype=np.float32) / 255
+
+
+PERTURBATIONS = {
+    "shift 0.3 px": lambda image: np.clip(shift_image(image, 0.3, -0.3), 0, 1),
+    "gain 1 %": lambda image: np.clip(image * 1.01, 0, 1),
+    "JPEG q95": _jpeg95,
+}
+
+
+@pytest.mark.parametrize("perturbation", list(PERTURBATIONS))
+def test_an_invisible_perturbation_of_an_honest_output_moves_no_finding_up(crops, perturbation):
+    pytest.importorskip("easyocr_en_models")
+    perturb = PERTURBATIONS[perturbation]
+    alarms = {}
+    for pair_id, reference, noisy, honest in crops:
+        text = _reads_text(pair_id)
+        before = _both_modes(reference, noisy, honest, text=text)
+        after = _both_modes(reference, noisy, perturb(honest), text=text)
+        for mode in before:
+            new = {key: message for key, message in after[mode].items() if key not in before[mode]}
+            if new:
+                alarms[(pair_id, mode)] = new
+    assert alarms == {}
