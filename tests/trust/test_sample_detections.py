@@ -1,0 +1,53 @@
+"""The demo's headline detections survive the evidence rules made for real photographs.
+
+``dncnn_aggressive`` (a network tuned to misbehave) blows out the desk's white
+metal and turns the blurry red "Deadline Friday" into other letters at ISO 12800;
+the unchanged noisy shot is not blamed for highlights it had clipped itself.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import evalkit
+from evalkit.datasets import load_dataset
+from evalkit.denoisers import make_denoiser
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def desk():
+    from conftest import SAMPLE_MANIFEST
+
+    pair = load_dataset(SAMPLE_MANIFEST)["desk-iso12800"]
+    reference, noisy = pair.load()
+    return pair, reference, noisy
+
+
+def _score(desk, candidate, **options):
+    pair, reference, noisy = desk
+    return evalkit.score(
+        reference, candidate, noisy=noisy, text_regions=pair.text_regions, **options
+    )
+
+
+def test_the_aggressive_network_invents_deadline_and_blows_out_the_metal(desk):
+    pytest.importorskip("easyocr_en_models")
+    aggressive = make_denoiser("dncnn_aggressive").denoise(desk[2])
+    result = _score(desk, aggressive)
+    critical = [f for f in result.findings if f.severity.value == "critical"]
+    assert {"highlight_clipping", "text_hallucination"} <= {f.detector for f in critical}
+    (deadline,) = [f for f in critical if f.detector == "text_hallucination"]
+    assert 'reference reads "Deadline Friday"' in deadline.message
+    entry = next(e for e in result.text if e["true_text"] == "Deadline Friday")
+    assert entry["evidence"]["changed"] is True
+
+
+def test_the_noisy_shot_itself_is_not_blamed_for_its_own_highlights(desk):
+    result = _score(desk, desk[2], ocr=None)
+    assert not [
+        f
+        for f in result.findings
+        if f.detector == "highlight_clipping" and f.severity.value != "info"
+    ]
