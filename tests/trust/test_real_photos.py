@@ -9,10 +9,10 @@ of an honest output (a sub-pixel shift, a 1 % gain, a JPEG re-save at quality
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
 
 import evalkit
 from evalkit.align._register import shift_image
@@ -20,6 +20,8 @@ from evalkit.datasets import load_dataset_dir
 from evalkit.denoisers import make_denoiser
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 #: Crops with legible text, read by the OCR check; the others are scored without it
 #: (they have no text, and reading nothing costs a detector pass each).

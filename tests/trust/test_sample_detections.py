@@ -7,6 +7,8 @@ the unchanged noisy shot is not blamed for highlights it had clipped itself.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import evalkit
@@ -15,11 +17,11 @@ from evalkit.denoisers import make_denoiser
 
 pytestmark = pytest.mark.slow
 
+SAMPLE_MANIFEST = Path(__file__).resolve().parents[2] / "datasets" / "sample" / "manifest.toml"
+
 
 @pytest.fixture(scope="module")
 def desk():
-    from conftest import SAMPLE_MANIFEST
-
     pair = load_dataset(SAMPLE_MANIFEST)["desk-iso12800"]
     reference, noisy = pair.load()
     return pair, reference, noisy
