@@ -442,19 +442,27 @@ def feather(size: tuple[int, int], width: int) -> np.ndarray:
     return np.outer(ramp_y, ramp_x).astype(np.float32)
 
 
+#: Least RMS (in [0, 1] units) of the texture painted on a blank area: 3 8-bit
+#: levels, twice the threshold of visibility on a flat mid-grey. On a clean,
+#: low-ISO shot the input's noise amplified 2x can stay below it, and an
+#: invisible texture is no failure to catch.
+VISIBLE_TEXTURE = 3 / 255
+
+
 def inject_texture_on_blank(reference, noisy, base):
     """Paint amplified noise as texture on the flattest mid-grey window (a blank wall).
 
     The texture is what the denoiser removed there (noisy - base, all
-    channels) added back twice over, feathered over 4 px at the window's edge:
-    the input's own noise at twice its amplitude, the "cloth" an AI denoiser
-    makes of blank paper.
+    channels) added back twice over, or more where that stays below
+    :data:`VISIBLE_TEXTURE`, feathered over 4 px at the window's edge: the
+    input's own noise amplified, the "cloth" an AI denoiser makes of blank paper.
     """
     box = flattest_window(reference)
     x, y, w, h = box
-    texture = 2.0 * (noisy - base)[y : y + h, x : x + w]
+    removed = (noisy - base)[y : y + h, x : x + w]
+    gain = max(2.0, VISIBLE_TEXTURE / max(float(removed.std()), 1e-6))
     out = base.copy()
-    out[y : y + h, x : x + w] += texture * feather((h, w), 4)[..., None]
+    out[y : y + h, x : x + w] += gain * removed * feather((h, w), 4)[..., None]
     return np.clip(out, 0, 1), box, frozenset({"texture_hallucination"})
 
 
