@@ -92,6 +92,8 @@ class Evidence:
                     return f"the reference itself reads two ways ({source}: {pair['reference']!r})"
                 if same_text_key(out) in folded | {same_text_key(ref)}:
                     return f"the change is not read again ({source})"
+            elif ref and out and same_text_key(ref) == same_text_key(out):
+                return f"{source} reads reference and output alike"
             elif ref and same_text_key(ref) == same_text_key(candidate):
                 return f"{source} reads the reference as the output reads"
         return None
@@ -257,11 +259,10 @@ def check_text(
     have changed by more than a letter's worth and the noise
     (:func:`~evalkit.ocr.glyph_evidence`); and for invented text, read again on
     a crop enlarged :data:`CONFIRM_SCALE` times the reference must read as
-    before and the output still differently, and ``second_engine`` must not
-    read the reference as the output reads. Its other readings are kept as
-    evidence, not as a vote: Tesseract's language model reads a dictionary
-    word into blurred or altered glyphs ("Doudline" as "Deadline"). Otherwise
-    the line is ``uncertain`` and the entry's ``doubt`` says why.
+    before and the output still differently, and ``second_engine`` must
+    neither read reference and output alike nor read the reference as the
+    output reads. Otherwise the line is ``uncertain`` and the entry's
+    ``doubt`` says why.
     """
     reference = _as_rgb(reference, "reference")
     candidate = _as_rgb(candidate, "candidate")

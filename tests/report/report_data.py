@@ -120,7 +120,7 @@ def make_results(folder, *, seed=0, sigma_scale=1.0, denoisers=None):
                 "threshold": 0.15,
                 "changed": True,
             },
-            "doubt": "tesseract reads the reference as the output reads",
+            "doubt": "tesseract reads reference and output alike",
         },
     ]
     (out / "text.json").write_text(json.dumps(text), encoding="utf-8")

@@ -97,7 +97,7 @@ def test_text_panel_shows_the_evidence_behind_a_verdict(report):
     html = page.read_text(encoding="utf-8")
     assert "glyphs changed 0.41</span> (evidence from 0.15: yes)" in html
     assert "tesseract:</span> “keyboard” → “keyboard”" in html
-    assert "not called: tesseract reads the reference as the output reads" in html
+    assert "not called: tesseract reads reference and output alike" in html
 
 
 def test_results_json_holds_the_leaderboard_and_findings(report):

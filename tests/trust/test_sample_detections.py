@@ -1,8 +1,9 @@
 """The demo's headline detections survive the evidence rules made for real photographs.
 
 ``dncnn_aggressive`` (a network tuned to misbehave) blows out the desk's white
-metal and turns the blurry red "Deadline Friday" into other letters at ISO 12800;
-the unchanged noisy shot is not blamed for highlights it had clipped itself.
+metal and turns the blurry red "Deadline Friday" into other letters at ISO 12800,
+with the evidence kept; the unchanged noisy shot is not blamed for highlights it
+had clipped itself.
 """
 
 from __future__ import annotations
@@ -34,16 +35,19 @@ def _score(desk, candidate, **options):
     )
 
 
-def test_the_aggressive_network_invents_deadline_and_blows_out_the_metal(desk):
+def test_the_aggressive_network_blows_out_the_metal_and_its_deadline_keeps_its_evidence(desk):
     pytest.importorskip("easyocr_en_models")
     aggressive = make_denoiser("dncnn_aggressive").denoise(desk[2])
     result = _score(desk, aggressive)
-    critical = [f for f in result.findings if f.severity.value == "critical"]
-    assert {"highlight_clipping", "text_hallucination"} <= {f.detector for f in critical}
-    (deadline,) = [f for f in critical if f.detector == "text_hallucination"]
-    assert 'reference reads "Deadline Friday"' in deadline.message
+    critical = {f.detector for f in result.findings if f.severity.value == "critical"}
+    assert "highlight_clipping" in critical
+    # "Deadline" read "Doudline" at both scales, glyphs moved beyond the bar; only
+    # the second engine reading both alike keeps it from a critical (docs/ocr.md).
     entry = next(e for e in result.text if e["true_text"] == "Deadline Friday")
     assert entry["evidence"]["changed"] is True
+    assert entry["verdict"] in ("hallucinated", "uncertain")
+    if entry["verdict"] == "uncertain":
+        assert entry["doubt"] == "tesseract reads reference and output alike"
 
 
 def test_the_noisy_shot_itself_is_not_blamed_for_its_own_highlights(desk):
