@@ -296,12 +296,12 @@ def matching_text(text: str, mask: np.ndarray) -> tuple[np.ndarray, BBox]:
     return min(options, key=lambda c: abs(float(c.mean()) - share)), extent
 
 
-def inject_text_redrawn(reference, noisy, base):
-    """Redraw the best text line with changed letters (e -> o, a -> e, digit + 1).
+def repainted_line(reference, base, strokes_of):
+    """The best text line with its ink inpainted away and ``strokes_of`` drawn instead.
 
-    The old strokes are inpainted away and the new text is drawn over their
-    extent (same place, height, width and slant), in the base's ink colour;
-    bbox is the line's box in px.
+    ``strokes_of(text, mask)`` gives ``(coverage, (x, y))``: what to paint, in
+    [0, 1], and where inside the line's box (px). Returns ``(image, box)`` or
+    ``None`` when the reference has no readable line.
     """
     found = best_text_line(reference)
     if found is None:
@@ -309,11 +309,27 @@ def inject_text_redrawn(reference, noisy, base):
     box, text = found
     ink, _, mask = ink_and_paper(base, box)
     patch = erase_ink(base, box, mask)
-    coverage, (ix, iy, _, _) = matching_text(altered_text(text), mask)
-    paint(patch, coverage, ink, (ix, iy))
+    coverage, offset = strokes_of(text, mask)
+    paint(patch, coverage, ink, offset)
     out = base.copy()
     out[box[1] : box[1] + box[3], box[0] : box[0] + box[2]] = patch
-    return np.clip(out, 0, 1), box, frozenset({"text_hallucination"})
+    return np.clip(out, 0, 1), box
+
+
+def inject_text_redrawn(reference, noisy, base):
+    """Redraw the best text line with changed letters (e -> o, a -> e, digit + 1).
+
+    The old strokes are inpainted away and the new text is drawn over their
+    extent (same place, height, width and slant), in the base's ink colour;
+    bbox is the line's box in px.
+    """
+
+    def redrawn(text, mask):
+        coverage, (ix, iy, _, _) = matching_text(altered_text(text), mask)
+        return coverage, (ix, iy)
+
+    made = repainted_line(reference, base, redrawn)
+    return None if made is None else (*made, frozenset({"text_hallucination"}))
 
 
 def smeared_strokes(mask: np.ndarray) -> np.ndarray:
@@ -346,20 +362,9 @@ def inject_text_smeared(reference, noisy, base):
     The old strokes are inpainted away and the curves drawn in the ink colour;
     bbox is the line's box in px.
     """
-    found = best_text_line(reference)
-    if found is None:
-        return None
-    box, _ = found
-    ink, _, mask = ink_and_paper(base, box)
-    patch = erase_ink(base, box, mask)
-    paint(patch, smeared_strokes(mask), ink, (0, 0))
-    out = base.copy()
-    out[box[1] : box[1] + box[3], box[0] : box[0] + box[2]] = patch
-    return (
-        np.clip(out, 0, 1),
-        box,
-        frozenset({"text_hallucination", "text_legibility_loss"}),
-    )
+    made = repainted_line(reference, base, lambda text, mask: (smeared_strokes(mask), (0, 0)))
+    expected = frozenset({"text_hallucination", "text_legibility_loss"})
+    return None if made is None else (*made, expected)
 
 
 def window_size(image: np.ndarray) -> int:
