@@ -183,6 +183,13 @@ def run(
     scheduler: Annotated[
         str | None, typer.Option(help="dask scheduler address, with --executor dask.")
     ] = None,
+    keep_outputs: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-outputs/--no-keep-outputs",
+            help="Keep the output images in the results folder (default: as the config says).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run denoisers x pairs; write the results database, results.csv and index.html."""
@@ -198,6 +205,7 @@ def run(
             out=out,
             jobs=jobs,
             scheduler=scheduler if executor is Executor.dask else None,
+            keep_outputs=keep_outputs,
             progress=progress,
         )
         report = write_report(result, out, jobs=jobs)

@@ -52,6 +52,7 @@ class RunConfig:
         align = "auto"          # "always" | "never": registration and tone match
         ocr = "easyocr"         # text check engine, or "none"
         detectors = ["tone_shift", "highlight_clipping"]   # optional; default: all built-ins
+        keep_outputs = true     # false: keep scores, findings and readings, not the images
 
         [detector_settings.oversharpening]                 # optional thresholds
         warning = 1.3
@@ -92,6 +93,12 @@ class RunConfig:
         Artifact detectors to run; ``None`` runs the built-in defaults.
     detector_settings : dict
         Detector name → keyword arguments (thresholds).
+    keep_outputs : bool
+        Keep each denoiser output in the results folder (``outputs/``, as a PNG at
+        the bit depth it came in, and its per-pixel maps in ``maps/``), for the
+        report's viewer and crops. ``False`` keeps everything else; a re-run then
+        reuses every finished item without its image, and runs a denoiser again
+        only where a metric or an analysis it lacks needs the output.
     source : Path or None
         The config file, recorded for provenance.
     """
@@ -104,6 +111,7 @@ class RunConfig:
     ocr: str | None = "easyocr"
     detectors: tuple[str, ...] | None = None
     detector_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    keep_outputs: bool = True
     source: Path | None = None
 
     @property
@@ -132,7 +140,16 @@ class RunConfig:
     ) -> RunConfig:
         """Build a config from the TOML structure; relative paths are taken from ``base``."""
         where = source or "config"
-        known = {"dataset", "metrics", "denoiser", "align", "ocr", "detectors", "detector_settings"}
+        known = {
+            "dataset",
+            "metrics",
+            "denoiser",
+            "align",
+            "ocr",
+            "detectors",
+            "detector_settings",
+            "keep_outputs",
+        }
         unknown = set(document) - known
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
@@ -186,6 +203,9 @@ class RunConfig:
         ocr = document.get("ocr", "easyocr")
         if not isinstance(ocr, str):
             raise ConfigError(f"{where}: 'ocr' must be an engine name or \"none\"")
+        keep_outputs = document.get("keep_outputs", True)
+        if not isinstance(keep_outputs, bool):
+            raise ConfigError(f"{where}: 'keep_outputs' must be true or false")
         return cls(
             dataset=(base / dataset).resolve(),
             dataset_layout=layout,
@@ -195,6 +215,7 @@ class RunConfig:
             ocr=None if ocr == "none" else ocr,
             detectors=tuple(detectors) if detectors is not None else None,
             detector_settings=settings,
+            keep_outputs=keep_outputs,
             source=source,
         )
 

@@ -54,6 +54,9 @@ class WorkItem:
         which thresholds (see :func:`evalkit.score`).
     out : Path or None
         Results folder for output images and maps.
+    keep_output : bool
+        Keep the output image (and its maps, which the report draws only over
+        it) in ``out``; scores are computed and kept either way.
     timeout : float or None
         Seconds the denoiser may take (enforced by the executor).
     input_hash, reference_hash : str
@@ -78,6 +81,7 @@ class WorkItem:
     detectors: tuple[str, ...] | None = None
     detector_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     out: Path | None = None
+    keep_output: bool = True
     timeout: float | None = None
     input_hash: str = ""
     reference_hash: str = ""
@@ -88,7 +92,7 @@ class WorkItem:
     @property
     def cache_key(self) -> str:
         """Identity of the denoiser call: (denoiser, parameters, input hash, version)."""
-        return _digest(self.spec.name, self.spec.target, self.params, self.input_hash, self.version)
+        return digest(self.spec.name, self.spec.target, self.params, self.input_hash, self.version)
 
     @property
     def metric_version(self) -> str:
@@ -97,7 +101,7 @@ class WorkItem:
 
     def analysis_key(self, output_hash: str) -> str:
         """Identity of everything scored on one output: images, alignment, version."""
-        return _digest(
+        return digest(
             output_hash,
             self.reference_hash,
             self.input_hash,
@@ -136,8 +140,9 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
         else:
             output_hash = hashlib.blake2b(candidate.tobytes(), digest_size=16).hexdigest()
             output = _save_output(candidate, item)
-        # Scoring the 16-bit codes that were saved makes a resumed run, which reads
-        # them back, give exactly the numbers of an uninterrupted one.
+        # Scoring the codes that were saved (an 8-bit PNG holds 16-bit codes / 257
+        # exactly) makes a resumed run, which reads them back, give exactly the
+        # numbers of an uninterrupted one.
         candidate = candidate.astype(np.float32) / np.float32(65535)
         missing = [m for m in item.metrics if m not in item.cached_metrics]
         result = score(
@@ -155,7 +160,8 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
     except Exception as exc:  # one failing denoiser or image never sinks the run
         message = str(exc) if isinstance(exc, EvalkitError) else f"{type(exc).__name__}: {exc}"
         return {**record, "status": "failed", "error": message}
-    _save_maps(result.maps, item)
+    if output is not None:
+        _save_maps(result.maps, item)
     version = item.metric_version
     metrics = {name: (*item.cached_metrics[name], version) for name in item.cached_metrics}
     for name, value in result.metrics.items():
@@ -235,8 +241,16 @@ def _checked_output(output: object, noisy: np.ndarray, label: str) -> np.ndarray
 
 
 def _save_output(codes: np.ndarray, item: WorkItem) -> str | None:
-    """Keep the output as a 16-bit PNG; return its path relative to the results folder."""
-    if item.out is None:
+    """Keep the output as a PNG at the bit depth it came in; return its path relative
+    to the results folder (``None`` when it is not kept).
+
+    ``codes`` are the 16-bit codes that are scored. Where every one is a multiple
+    of 257 (65535 / 255), the output came in as 8-bit codes (an 8-bit file of a
+    ``command`` or ``folder`` denoiser, OpenCV's 8-bit NLM, the noisy shot
+    itself), and an 8-bit PNG holds exactly the same values at half the size;
+    any other output is kept as 16-bit codes.
+    """
+    if item.out is None or not item.keep_output:
         return None
     relative = Path("outputs") / safe_name(item.label) / f"{safe_name(item.pair.id)}.png"
     path = item.out / relative
@@ -245,7 +259,8 @@ def _save_output(codes: np.ndarray, item: WorkItem) -> str | None:
     # half-written image that a later run would take for a finished one; the name
     # is the process's own, in case a worker of a killed run is still writing.
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial.png")
-    save_image(partial, codes.astype(np.float32) / np.float32(65535), bit_depth=16)
+    bit_depth = 16 if np.any(codes % 257) else 8
+    save_image(partial, codes.astype(np.float32) / np.float32(65535), bit_depth=bit_depth)
     partial.replace(path)
     return relative.as_posix()
 
@@ -279,13 +294,14 @@ def safe_name(name: str) -> str:
 
 def file_hash(path: Path) -> str:
     """Content hash of a file (BLAKE2b, 128 bits), read in 1 MiB blocks."""
-    digest = hashlib.blake2b(digest_size=16)
+    hasher = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+            hasher.update(block)
+    return hasher.hexdigest()
 
 
-def _digest(*parts: Any) -> str:
+def digest(*parts: Any) -> str:
+    """A cache key: BLAKE2b (128 bits) of ``parts`` as JSON."""
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

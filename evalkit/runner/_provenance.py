@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any
 
 
-def provenance(config, denoisers) -> dict[str, Any]:
+def provenance(config, denoisers: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """Describe a run for its report and results folder.
 
     Parameters
     ----------
     config : RunConfig
         The configuration that was run.
-    denoisers : sequence of (label, Denoiser)
-        The built denoisers, whose registry names and parameters are recorded.
+    denoisers : dict
+        Label → ``(name, params)`` that each built denoiser reports (see
+        :func:`denoiser_entry`).
 
     Returns
     -------
@@ -26,7 +27,8 @@ def provenance(config, denoisers) -> dict[str, Any]:
         JSON-ready: ``evalkit_version``, ``git_revision`` (of the evalkit source
         tree, or ``None`` outside a checkout), ``created`` (UTC, ISO 8601),
         ``machine`` (host, platform, Python, CPU count), ``config`` (dataset path,
-        metrics, config file and its text) and ``denoisers`` (label → name, params).
+        metrics, whether outputs are kept, config file and its text) and
+        ``denoisers`` (label → name, params).
     """
     from .. import __version__
 
@@ -48,12 +50,17 @@ def provenance(config, denoisers) -> dict[str, Any]:
             "dataset_layout": config.dataset_layout,
             "align": config.align,
             "metrics": list(config.metrics),
+            "keep_outputs": config.keep_outputs,
         },
         "denoisers": {
-            label: {"name": getattr(denoiser, "name", label), "params": _jsonable(denoiser.params)}
-            for label, denoiser in denoisers
+            label: {"name": name, "params": params} for label, (name, params) in denoisers.items()
         },
     }
+
+
+def denoiser_entry(label: str, denoiser) -> tuple[str, dict[str, Any]]:
+    """``(name, params)`` of a built denoiser as provenance records them (JSON data)."""
+    return getattr(denoiser, "name", label), _jsonable(denoiser.params)
 
 
 def _git_revision(folder: Path) -> str | None:

@@ -25,8 +25,8 @@ from ..ocr import OCR_ENGINES
 from ..scoring import alignment_mode
 from ._config import RunConfig
 from ._executors import run_dask, run_processes, run_serial, start_fork_server
-from ._items import WorkItem, file_hash
-from ._provenance import provenance
+from ._items import WorkItem, digest, file_hash
+from ._provenance import denoiser_entry, provenance
 from ._store import ResultStore
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ def run(
     out: str | os.PathLike | None = None,
     jobs: int = 1,
     scheduler: str | None = None,
+    keep_outputs: bool | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
     """Run every denoiser of ``config`` on every pair and score the outputs.
@@ -119,7 +120,9 @@ def run(
         Results folder, created if needed. It holds the results database
         (``evalkit.sqlite``, see :class:`ResultStore`), the exports
         ``results.csv``, ``findings.csv``, ``text.json`` and ``run.json``
-        (provenance), a log ``run.log``, every output as a 16-bit PNG in
+        (provenance), a log ``run.log``, and, unless the config's
+        ``keep_outputs`` is false, every output as a PNG at the bit depth it
+        came in (8 bits for 8-bit outputs, else 16) in
         ``outputs/<denoiser>/<pair>.png`` and each per-pixel map of the score
         (values in [0, 1], 1 worst) as an 8-bit PNG in
         ``maps/<denoiser>/<pair>/<map>.png``. Running again into the same folder
@@ -132,6 +135,9 @@ def run(
     scheduler : str, optional
         Address of a dask.distributed scheduler (``tcp://host:8786``) to run the
         items on instead of local processes.
+    keep_outputs : bool, optional
+        Overrides the config's ``keep_outputs``: whether ``out`` keeps the output
+        images and their maps (the scores are kept either way).
     progress : callable, optional
         Called after each item with ``(done, total, record)``.
 
@@ -149,6 +155,8 @@ def run(
     """
     if not isinstance(config, RunConfig):
         config = RunConfig.from_toml(config)
+    if keep_outputs is not None:
+        config = replace(config, keep_outputs=keep_outputs)
     if jobs < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs}")
     local_workers = not scheduler and (jobs > 1 or any(entry.timeout for entry in config.denoisers))
@@ -171,13 +179,11 @@ def run(
                 registry.get(name)
             except KeyError as exc:
                 raise ConfigError(f"{config.source or 'config'}: {exc.args[0]}") from None
-    # Built once here so that a bad parameter fails before any work.
-    built = [(entry.label, _build(entry, config)) for entry in config.denoisers]
-    meta = provenance(config, built)
     out = Path(out) if out is not None else None
     store = ResultStore(out / DATABASE) if out is not None else None
     handler = _log_to(out)
     try:
+        meta = provenance(config, _denoiser_entries(config, store))
         run_id = store.start_run(meta["created"], meta) if store else 0
         items = _work_items(dataset, config, out)
         records, todo = _resume(items, store)
@@ -236,6 +242,7 @@ def _work_items(dataset, config: RunConfig, out: Path | None) -> list[WorkItem]:
                     detectors=config.detectors,
                     detector_settings=config.detector_settings,
                     out=out,
+                    keep_output=config.keep_outputs,
                     timeout=entry.timeout,
                     input_hash=input_hash,
                     reference_hash=reference_hash,
@@ -264,21 +271,36 @@ def _megapixels(path: Path) -> float | None:
 def _resume(
     items: list[WorkItem], store: ResultStore | None
 ) -> tuple[dict[tuple[str, str], dict], list[WorkItem]]:
-    """Split items into records complete in the cache and items still to run."""
+    """Split items into records complete in the cache and items still to run.
+
+    An item whose scores are all cached is complete without its output image
+    when outputs are not kept; when they are, a missing image is made again.
+    """
     done: dict[tuple[str, str], dict] = {}
     todo: list[WorkItem] = []
+    rerun_without_image = 0
     for item in items:
         cached = store.cached_output(item.cache_key) if store and item.input_hash else None
-        if cached is None or not (item.out / cached[0]).is_file():
+        if cached is None:
             todo.append(item)
             continue
         output, output_hash, seconds = cached
+        # An empty path: the run that made it did not keep its output.
+        kept = bool(output) and (item.out / output).is_file()
         versions = {metric: item.metric_version for metric in item.metrics}
         metrics = store.cached_metrics(output_hash, item.reference_hash, versions)
         analysis_key = item.analysis_key(output_hash)
         analysis = store.cached_analysis(analysis_key)
-        if len(metrics) < len(item.metrics) or analysis is None:
-            todo.append(replace(item, cached_output=cached, cached_metrics=metrics))
+        complete = len(metrics) == len(item.metrics) and analysis is not None
+        if not kept and item.keep_output:  # a kept image that went missing is made again
+            todo.append(item)
+            continue
+        if not complete:
+            if kept:
+                todo.append(replace(item, cached_output=cached, cached_metrics=metrics))
+            else:  # nothing to score the missing metrics on but a new output
+                rerun_without_image += 1
+                todo.append(item)
             continue
         findings, text, alignment = analysis
         done[(item.pair.id, item.label)] = {
@@ -286,7 +308,7 @@ def _resume(
             "status": "ok",
             "seconds": seconds,
             "reused": True,
-            "output": output,
+            "output": output if kept else None,
             "output_hash": output_hash,
             "analysis_key": analysis_key,
             "metrics": {m: (*metrics[m], item.metric_version) for m in item.metrics},
@@ -294,6 +316,12 @@ def _resume(
             "text": text,
             "alignment": alignment,
         }
+    if rerun_without_image:
+        log.warning(
+            "%d items run their denoiser again: their outputs were not kept "
+            "(keep_outputs = false) and a metric or analysis they lack needs them",
+            rerun_without_image,
+        )
     return done, todo
 
 
@@ -386,9 +414,29 @@ def _benchmark(pair) -> str | None:
     return benchmark_layout(pair.reference, pair.noisy)
 
 
-def _build(entry, config: RunConfig):
-    """The denoiser of a config entry; a bad parameter names the config and label."""
-    try:
-        return make_denoiser(entry.name, **entry.params)
-    except EvalkitError as exc:
-        raise ConfigError(f"{config.source or 'config'}: denoiser {entry.label!r}: {exc}") from None
+def _denoiser_entries(
+    config: RunConfig, store: ResultStore | None
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Label → ``(name, params)`` of each denoiser, for provenance.
+
+    Each is built here, so that a bad parameter fails before any work, unless the
+    results folder holds what the same build (denoiser, parameters, version)
+    reported: building imports the denoiser's module, torch for ``dncnn``, which
+    costs a re-run seconds.
+    """
+    entries = {}
+    for entry in config.denoisers:
+        spec = DENOISERS.get(entry.name)
+        key = digest(spec.name, spec.target, entry.params, __version__)
+        recorded = store.recorded_build(key) if store else None
+        if recorded is None:
+            try:
+                denoiser = make_denoiser(entry.name, **entry.params)
+            except EvalkitError as exc:
+                where = config.source or "config"
+                raise ConfigError(f"{where}: denoiser {entry.label!r}: {exc}") from None
+            recorded = denoiser_entry(entry.label, denoiser)
+            if store:
+                store.record_build(key, *recorded)
+        entries[entry.label] = recorded
+    return entries

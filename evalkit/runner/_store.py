@@ -17,14 +17,19 @@ items
     timings, the input (noisy file) hash, the output hash and path, whether the
     output was reused from the cache, and the pair's camera and ISO.
 denoiser_cache
-    (denoiser name, parameters, input hash) → output file, its hash and the
-    seconds it took: a denoiser never runs twice on the same input.
+    (denoiser name, parameters, input hash) → output file (empty when the run
+    did not keep it), its hash and the seconds it took: a denoiser never runs
+    twice on the same input.
 metric_values
     (output hash, reference hash, metric, metric version) → value, status and
     reason: a metric never runs twice on the same images.
 analyses
     (output hash, reference hash, noisy hash, alignment, version) → findings,
     text readings and the alignment of the reference, as JSON.
+denoiser_builds
+    (denoiser name, target, parameters, version) → the name and parameters a
+    built denoiser reported: a denoiser whose parameters were checked once is
+    not built (its module imported) again just to check them.
 """
 
 from __future__ import annotations
@@ -90,6 +95,11 @@ CREATE TABLE IF NOT EXISTS analyses (
     findings TEXT NOT NULL,
     text TEXT NOT NULL,
     alignment TEXT
+);
+CREATE TABLE IF NOT EXISTS denoiser_builds (
+    build_key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL
 );
 """
 
@@ -217,7 +227,22 @@ class ResultStore:
         ).fetchone()
         return None if row is None else tuple(json.loads(value) for value in row)
 
+    def recorded_build(self, build_key: str) -> tuple[str, dict[str, Any]] | None:
+        """``(name, params)`` that a denoiser built from ``build_key`` reported, if any."""
+        row = self._db.execute(
+            "SELECT name, params FROM denoiser_builds WHERE build_key = ?", (build_key,)
+        ).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
     # Writing ----------------------------------------------------------------------
+
+    def record_build(self, build_key: str, name: str, params: dict[str, Any]) -> None:
+        """Remember what a denoiser built from ``build_key`` reported (JSON params)."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO denoiser_builds VALUES (?, ?, ?)",
+                (build_key, name, json.dumps(params)),
+            )
 
     def record_item(self, run_id: int, item: dict[str, Any]) -> None:
         """Store one finished item and everything it computed, in one transaction.
@@ -250,7 +275,7 @@ class ResultStore:
                 return
             self._db.execute(
                 "INSERT OR REPLACE INTO denoiser_cache VALUES (?, ?, ?, ?)",
-                (item["cache_key"], item["output"], item["output_hash"], item["seconds"]),
+                (item["cache_key"], item["output"] or "", item["output_hash"], item["seconds"]),
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO metric_values VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from evalkit.errors import ConfigError
 from evalkit.runner import DATABASE, RunConfig, run
 
 # A denoiser that sleeps, then returns its input: slow enough to be killed midway.
@@ -42,6 +43,35 @@ def test_rerun_reuses_every_finished_item_and_gives_the_same_table(tiny_dataset,
     second = run(config, out=tmp_path / "out")
     assert first.reused == 0 and second.reused == 4
     assert _comparable(first.table).equals(_comparable(second.table))
+
+
+class _Counted:
+    """A denoiser that counts how often it is built (its module's import stands for torch's)."""
+
+    built = 0
+    name = "counted"
+
+    def __init__(self, strength=1.0):
+        type(self).built += 1
+        self.params = {"strength": strength}
+
+    def denoise(self, noisy, *, pair=None):
+        return noisy
+
+
+def test_a_rerun_of_a_finished_run_builds_no_denoiser(tiny_dataset, tmp_path):
+    from evalkit.denoisers import DENOISERS, DenoiserSpec
+
+    DENOISERS.register(DenoiserSpec("counted", f"{__name__}:_Counted"), replace=True)
+    config = _config(tiny_dataset, {"name": "counted", "params": {"strength": 2.0}})
+    first = run(config, out=tmp_path / "out")
+    built = _Counted.built
+    again = run(config, out=tmp_path / "out")
+    assert _Counted.built == built and again.reused == 2
+    assert again.provenance["denoisers"] == first.provenance["denoisers"]
+    bad = _config(tiny_dataset, {"name": "counted", "params": {"strenght": 2.0}})
+    with pytest.raises(ConfigError, match="denoiser 'counted'.*strenght"):
+        run(bad, out=tmp_path / "out")
 
 
 def test_changed_parameters_are_not_taken_from_the_cache(tiny_dataset, tmp_path):
