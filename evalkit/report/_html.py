@@ -23,12 +23,10 @@ import math
 import multiprocessing
 import os
 import shutil
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from datetime import datetime
 from importlib import resources
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +43,7 @@ from ._images import (
 )
 from ._leaderboard import Leaderboard, leaderboard
 from ._load import SEVERITIES, ResultsBundle, load_results
+from ._manifest import ReportManifest, file_stamp, inputs_key, write_if_changed
 from ._plots import colours, distribution, perception_distortion, quality_vs_iso, quality_vs_speed
 from ._summary import results_json, summary_markdown
 from ._text import text_rows
@@ -98,27 +97,44 @@ def write_report(results, out: str | os.PathLike, *, compare=None, jobs: int = 1
     _copy_tables(results, bundle, out)
     _copy_assets(out)
 
-    board = leaderboard(bundle)
+    manifest = ReportManifest(out)
+    board_key = inputs_key(
+        _drawn_table(bundle.table), bundle.findings, list(bundle.metrics), bundle.denoisers
+    )
+    board = _leaderboard(bundle, manifest, board_key)
     palette = colours(bundle.denoisers)
     dataset_pairs, dataset_note = _dataset_pairs(bundle)
     ranked = [row.denoiser for row in board.rows]
+    drawings = _pair_drawings(bundle, dataset_pairs, out, ranked)
+    recorded = {name: manifest.get(name, key) for name, key, _ in drawings}
+    todo = [arguments for name, _, arguments in drawings if recorded[name] is None]
     with ExitStack() as stack:
         pool = None
-        if jobs > 1 and len(bundle.pairs) > 1:
+        if jobs > 1 and len(todo) > 1:
             context = multiprocessing.get_context("forkserver")
-            workers = min(jobs, len(bundle.pairs))
             pool = stack.enter_context(
-                ProcessPoolExecutor(workers, mp_context=context, initializer=use_one_thread)
+                ProcessPoolExecutor(
+                    min(jobs, len(todo)), mp_context=context, initializer=use_one_thread
+                )
             )
         # With a pool the pairs are drawn while this process makes the plots.
-        pages = _pair_pages(bundle, dataset_pairs, out, ranked, pool)
+        draw = pool.map if pool is not None else map
+        drawn = draw(_pair_page, *zip(*todo, strict=True)) if todo else iter(())
         try:
-            plots = _plots(bundle, board, out, palette)
-            pairs = list(pages)
+            plots = _plots(bundle, board, out, palette, manifest, board_key)
+            pairs = []
+            for name, key, _ in drawings:
+                entry = recorded[name]
+                if entry is None:
+                    page = next(drawn)
+                    pairs.append(manifest.put(name, key, page, _written(page)))
+                else:
+                    pairs.append(entry["value"])
         except BaseException:
             if pool is not None:  # else leaving the pool draws every pair first
                 pool.shutdown(wait=False, cancel_futures=True)
             raise
+    manifest.save()
     worst = _worst_cases(bundle, pairs)
     comparison = compare_runs(bundle, baseline) if baseline is not None else None
 
@@ -140,13 +156,12 @@ def write_report(results, out: str | os.PathLike, *, compare=None, jobs: int = 1
             next=pairs[index + 1] if index + 1 < len(pairs) else None,
             board=board,
         )
-        (out / pair["page"]).parent.mkdir(parents=True, exist_ok=True)
-        (out / pair["page"]).write_text(page, encoding="utf-8")
+        write_if_changed(out / pair["page"], page)
     if comparison is not None:
         page = env.get_template("compare.html.j2").render(
             **common, root="", comparison=comparison, pages={p["id"]: p["page"] for p in pairs}
         )
-        (out / "compare.html").write_text(page, encoding="utf-8")
+        write_if_changed(out / "compare.html", page)
     html = env.get_template("index.html.j2").render(
         **common,
         root="",
@@ -161,12 +176,12 @@ def write_report(results, out: str | os.PathLike, *, compare=None, jobs: int = 1
         config_text=(bundle.provenance.get("config") or {}).get("text"),
     )
     index = out / "index.html"
-    index.write_text(html, encoding="utf-8")
-    (out / "results.json").write_text(
+    write_if_changed(index, html)
+    write_if_changed(
+        out / "results.json",
         json.dumps(results_json(bundle, board, comparison), indent=1, allow_nan=False),
-        encoding="utf-8",
     )
-    (out / "summary.md").write_text(summary_markdown(bundle, board, comparison), encoding="utf-8")
+    write_if_changed(out / "summary.md", summary_markdown(bundle, board, comparison))
     return index
 
 
@@ -196,7 +211,7 @@ def _copy_assets(out: Path) -> None:
     assets.mkdir(exist_ok=True)
     templates = resources.files("evalkit.report") / "templates"
     for name in ("report.css", "report.js"):
-        (assets / name).write_bytes((templates / name).read_bytes())
+        write_if_changed(assets / name, (templates / name).read_text(encoding="utf-8"))
 
 
 def _copy_tables(results, bundle: ResultsBundle, out: Path) -> None:
@@ -211,7 +226,31 @@ def _copy_tables(results, bundle: ResultsBundle, out: Path) -> None:
         write_results(results, out)
 
 
-def _plots(bundle: ResultsBundle, board: Leaderboard, out: Path, palette) -> list[dict]:
+def _leaderboard(bundle: ResultsBundle, manifest: ReportManifest, key: str) -> Leaderboard:
+    """The run's leaderboard, from the manifest when the run's rows are unchanged
+    (its bootstrap intervals take seconds)."""
+    entry = manifest.get("leaderboard", key)
+    if entry is None:
+        entry = {"value": manifest.put("leaderboard", key, leaderboard(bundle).to_dict(), [])}
+    return Leaderboard.from_dict(entry["value"])
+
+
+def _drawn_table(table):
+    """The rows that drawings show: all but ``reused``, which is what changes from
+    a run to its re-run and which no page shows."""
+    return table.drop(columns=["reused"], errors="ignore")
+
+
+def _plots(
+    bundle: ResultsBundle,
+    board: Leaderboard,
+    out: Path,
+    palette,
+    manifest: ReportManifest,
+    board_key: str,
+) -> list[dict]:
+    """Draw each plot whose rows changed (all of them depend on the leaderboard's
+    rows and the denoisers' colours, which ``board_key`` digests)."""
     folder = out / "plots"
     made = []
     jobs = [
@@ -230,7 +269,13 @@ def _plots(bundle: ResultsBundle, board: Leaderboard, out: Path, palette) -> lis
             )
         )
     for name, job in jobs:
-        caption = job(folder / name)
+        key, path = inputs_key(name, board_key), f"plots/{name}"
+        entry = manifest.get(path, key)
+        if entry is not None:
+            caption = entry["value"]
+        else:
+            caption = job(folder / name)
+            manifest.put(path, key, caption, [path] if caption is not None else [])
         if caption is not None:
             made.append({"src": f"plots/{name}", "caption": caption, "name": name})
     return made
@@ -254,34 +299,50 @@ def _dataset_pairs(bundle: ResultsBundle) -> tuple[dict[str, Any], str | None]:
     return {pair.id: pair for pair in dataset}, None
 
 
-def _pair_pages(
-    bundle: ResultsBundle,
-    dataset_pairs: dict,
-    out: Path,
-    ranked: list[str],
-    pool: ProcessPoolExecutor | None,
-) -> Iterator[dict]:
-    """Each pair's page data, in run order, drawn in ``pool`` or here as consumed.
+def _pair_drawings(
+    bundle: ResultsBundle, dataset_pairs: dict, out: Path, ranked: list[str]
+) -> list[tuple[str, str, tuple]]:
+    """Per pair, in run order: its drawing's manifest name, the key of what it is
+    drawn from, and the arguments of :func:`_pair_page`.
 
     Drawing (decoding, resizing and encoding images) is most of a report's time,
-    so a pool draws one pair per process.
+    so a pair is drawn again only when its rows, the images it reads (by size
+    and modification time) or the ranking changed.
     """
-    keys: dict[str, None] = {}  # ordered, with a set's lookup
+    drawings = []
+    keys: set[str] = set()
     for pair_id in bundle.pairs:
         key = slug(pair_id)
         while key in keys:  # a slug is unique per name, but be safe with truncation
             key += "_"
-        keys[key] = None
-    draw = pool.map if pool is not None else map
-    return draw(
-        _pair_page,
-        [bundle.for_pair(pair_id) for pair_id in bundle.pairs],
-        bundle.pairs,
-        list(keys),
-        [dataset_pairs.get(pair_id) for pair_id in bundle.pairs],
-        repeat(out),
-        repeat(ranked),
-    )
+        keys.add(key)
+        part, pair = bundle.for_pair(pair_id), dataset_pairs.get(pair_id)
+        files = [pair.reference, pair.noisy] if pair is not None else []
+        for denoiser in ranked:
+            files += [
+                part.output_path(pair_id, denoiser),
+                *part.map_paths(pair_id, denoiser).values(),
+            ]
+        inputs = inputs_key(
+            key,
+            ranked,
+            part.denoisers,
+            _drawn_table(part.table),
+            part.findings,
+            part.text,
+            part.alignments,
+            [file_stamp(path) for path in files],
+        )
+        drawings.append((f"pairs/{key}", inputs, (part, pair_id, key, pair, out, ranked)))
+    return drawings
+
+
+def _written(page: dict) -> list[str]:
+    """The files a pair's drawing wrote, relative to the report folder."""
+    files = [layer["src"] for layer in page["layers"]]
+    files += [image["src"] for layer in page["layers"] for image in layer["maps"]]
+    files += [crop["src"] for finding in page["findings"] for crop in finding["crops"]]
+    return files + ([page["thumb"]] if page["thumb"] else [])
 
 
 def _pair_page(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -71,6 +71,24 @@ class Leaderboard:
     directions: dict[str, bool]
     units: dict[str, str]
     pairs: int
+
+    def to_dict(self) -> dict:
+        """Everything, as JSON data (NaN kept as NaN): :meth:`from_dict` reads it back."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Leaderboard:
+        """The leaderboard that :meth:`to_dict` gave ``data`` of."""
+        rows = [
+            LeaderboardRow(
+                **{
+                    **row,
+                    "metrics": {name: MetricSummary(**s) for name, s in row["metrics"].items()},
+                }
+            )
+            for row in data["rows"]
+        ]
+        return cls(**{**data, "rows": rows})
 
     def to_records(self) -> list[dict]:
         """JSON-ready rows (NaN → ``None``)."""

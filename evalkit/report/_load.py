@@ -6,6 +6,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -110,11 +111,17 @@ class ResultsBundle:
         return {path.stem: path for path in sorted(folder.glob("*.png"))}
 
     def _output(self, pair: str, denoiser: str) -> str | None:
-        rows = self.table[(self.table["pair"] == pair) & (self.table["denoiser"] == denoiser)]
-        for value in rows["output"]:
+        return self._outputs.get((pair, denoiser))
+
+    @cached_property
+    def _outputs(self) -> dict[tuple[str, str], str]:
+        # Looked up per pair x denoiser by every drawing: one pass over the rows.
+        found: dict[tuple[str, str], str] = {}
+        rows = zip(self.table["pair"], self.table["denoiser"], self.table["output"], strict=True)
+        for pair, denoiser, value in rows:
             if isinstance(value, str) and value:
-                return value
-        return None
+                found.setdefault((pair, denoiser), value)
+        return found
 
 
 def load_results(results: Any, *, folder: str | os.PathLike | None = None) -> ResultsBundle:
