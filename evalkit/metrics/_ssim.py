@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ._validate import validate_pair
 
-# Output rows per work item. Measured on a 5000x4000 RGB pair (2-core EPYC): 32 rows
-# of interleaved RGB keep the eight float32 working planes of two threads inside the
-# shared L3 cache; 64-256 rows were 10-40 % slower, per-channel planes slower still.
+# Output rows per work item, and rows per pass of the per-pixel formula. Measured
+# on a 5000x4000 RGB pair (2-core EPYC, one thread, interleaved runs): strips of
+# 32 rows with passes of 8 rows took 1.06 s of CPU, 64-128 rows 1.03-1.10 s,
+# passes of 2 rows 1.2-1.4 s (Python call overhead), 16 rows 1.3-1.7 s (the
+# passes' operands no longer fit in L2). 32 rows keep a thread's four planes at
+# 10 MB.
 _STRIP_ROWS = 32
+_CHUNK_ROWS = 8
 
 
 def structural_similarity(
@@ -73,11 +78,13 @@ def structural_similarity(
     where the window would leave the image. Agreement with scikit-image is tested
     to 1e-4. No downsampling unless asked (unlike piq's default).
 
-    Speed: four Gaussian filterings per channel (``x``, ``y``, ``x² + y²`` and
-    ``xy``; the denominator only needs the sum of the variances), in float32 with
-    OpenCV's separable filter on data centred at ``data_range / 2`` (so the
-    variances do not lose digits to cancellation), in row strips on a thread pool.
-    Sums are accumulated in float64.
+    Speed: four Gaussian filterings per channel, of the sum and the difference of
+    the images and of their squares (the sum centred at ``data_range``, so the
+    variances do not lose digits to cancellation; see ``_Window``), in float32
+    with OpenCV's separable filter, in place in row strips that each thread
+    reuses, the per-pixel formula in passes small enough for the L2 cache, strips
+    on a thread pool of ``cv2.getNumThreads()`` threads. Sums are accumulated in
+    float64.
 
     References
     ----------
@@ -183,53 +190,53 @@ def ssim_sums_per_channel(
         raise ValueError(
             f"images of {width}x{height} are smaller than the {2 * radius + 1}-pixel SSIM window"
         )
-    kernel = cv2.getGaussianKernel(2 * radius + 1, sigma, cv2.CV_32F)
-    constants = (
-        np.float32((k1 * data_range) ** 2),
-        np.float32((k2 * data_range) ** 2),
-        np.float32(data_range / 2),
+    window = _Window(
+        kernel=cv2.getGaussianKernel(2 * radius + 1, sigma, cv2.CV_32F),
+        radius=radius,
+        offset=data_range / 2,
+        c1=(k1 * data_range) ** 2,
+        c2=(k2 * data_range) ** 2,
+        nonnegative_cs=nonnegative_cs,
+        want_cs=want_cs,
     )
     channels = 1 if reference.ndim == 2 else reference.shape[2]
+    # OpenCV's per-channel sums and channel mixing take at most 4 channels at once.
+    groups = [slice(c0, min(c0 + 4, channels)) for c0 in range(0, channels, 4)]
     first, last = (0, height) if full else (radius, height - radius)
-    col_crop = slice(None) if full else slice(radius, width - radius)
+    columns = slice(None) if full else slice(radius, width - radius)
+    per_thread = threading.local()
 
-    def work(top: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def work(top: int) -> tuple[np.ndarray, np.ndarray]:
         bottom = min(top + _STRIP_ROWS, last)
         rows = _reflect_rows(top - radius, bottom + radius, height)
-        ssim_sum = np.zeros(channels)
-        cs_sum = np.zeros(channels) if want_cs else None
-        # OpenCV filters at most 4 interleaved channels in one call.
-        for c0 in range(0, channels, 4):
-            picked = slice(c0, min(c0 + 4, channels))
-            x = _centred_strip(reference, rows, picked, constants[2])
-            y = _centred_strip(candidate, rows, picked, constants[2])
-            ssim_map, cs_map = _ssim_strip(
-                x, y, kernel, radius, col_crop, *constants, nonnegative_cs, want_cs
+        ssim_sum, cs_sum = np.zeros(channels), np.zeros(channels)
+        for group in groups:
+            picked = group.stop - group.start
+            buffers = getattr(per_thread, f"group_of_{picked}", None)
+            if buffers is None:  # once per thread: no page faults on fresh planes per strip
+                buffers = _Buffers(width, picked, radius)
+                setattr(per_thread, f"group_of_{picked}", buffers)
+            window.filter_moments(
+                _strip(reference, rows, group), _strip(candidate, rows, group), buffers
             )
-            width_used = picked.stop - picked.start
-            # cv2.sumElems accumulates per channel in float64, ~10x faster than
-            # numpy's float64 reduction over the two leading axes.
-            ssim_sum[picked] = cv2.sumElems(ssim_map)[:width_used]
-            if want_cs:
-                cs_sum[picked] = cv2.sumElems(cs_map)[:width_used]
-            if full:
-                plane = ssim_map if ssim_map.ndim == 2 else ssim_map.sum(axis=2)
-                if c0 == 0:
-                    out_map[top:bottom] = plane
-                else:
-                    out_map[top:bottom] += plane
-        if full and channels > 1:
-            out_map[top:bottom] /= channels
+            band = out_map[top:bottom] if full else None
+            weight = picked / channels
+            ssim_sum[group], cs_sum[group] = window.sums(
+                buffers, bottom - top, columns, band, weight, accumulate=group.start > 0
+            )
         return ssim_sum, cs_sum
 
     tops = range(first, last, _STRIP_ROWS)
-    workers = min(len(tops), os.cpu_count() or 1, 8)
+    # As many threads as OpenCV may use: one in a one-thread worker process
+    # (evalkit._threads.use_one_thread), so that parallel workers do not oversubscribe.
+    workers = min(len(tops), cv2.getNumThreads(), os.cpu_count() or 1, 8)
     if workers > 1:
         # OpenCV and numpy release the GIL, so strips run in parallel.
         with ThreadPoolExecutor(workers) as pool:
             results = list(pool.map(work, tops))
     else:
         results = [work(top) for top in tops]
+    # Strips are summed in order whatever the thread count, so the value is too.
     ssim_sums = np.sum([r[0] for r in results], axis=0)
     cs_sums = np.sum([r[1] for r in results], axis=0) if want_cs else None
     count = (last - first) * (width if full else width - 2 * radius)
@@ -247,61 +254,131 @@ def _reflect_rows(start: int, stop: int, height: int) -> slice | np.ndarray:
     return np.where(index >= height, period - 1 - index, index)
 
 
-def _centred_strip(image: np.ndarray, rows, channels: slice, offset) -> np.ndarray:
-    # Centring makes E[x²] - E[x]² lose fewer float32 digits; it also makes the
-    # contiguous float32 copy that OpenCV needs (the input is never modified).
-    part = image[rows] if image.ndim == 2 else image[rows][:, :, channels]
+def _strip(image: np.ndarray, rows, channels: slice) -> np.ndarray:
+    """Rows (a slice, or reflected indices) and a channel group of ``image`` as
+    float32, (h, W) for one channel and (h, W, g) otherwise; a view when the image
+    is float32 and the group holds all of its channels."""
+    part = image[rows]
+    if part.ndim == 3 and (channels.start, channels.stop) != (0, part.shape[2]):
+        part = part[:, :, channels]
     if part.ndim == 3 and part.shape[2] == 1:
         part = part[:, :, 0]
-    return np.subtract(part, offset, dtype=np.float32)
+    return np.asarray(part, dtype=np.float32)
 
 
-def _ssim_strip(x, y, kernel, radius, col_crop, c1, c2, offset, nonnegative_cs, want_cs):
+class _Buffers:
+    """One thread's float32 working planes for a strip of ``_STRIP_ROWS`` output rows
+    plus the window's halo: the four filtered moments, and two planes of
+    ``_CHUNK_ROWS`` rows for the per-pixel formula (small enough to stay in the
+    core's L2 cache while a dozen element-wise passes run over them)."""
+
+    def __init__(self, width: int, channels: int, radius: int) -> None:
+        tail = (width,) if channels == 1 else (width, channels)
+        self.moments = [np.empty((_STRIP_ROWS + 2 * radius, *tail), np.float32) for _ in range(4)]
+        self.scratch = [np.empty((_CHUNK_ROWS, *tail), np.float32) for _ in range(2)]
+
+
+class _Window:
+    """The Gaussian window and SSIM constants, applied to one strip at a time.
+
+    The four filtered moments are those of the centred sum ``s = (x - o) + (y - o)``
+    and the difference ``d = x - y`` (``o = data_range / 2``):
+    ``mu_s, mu_d, E[s²], E[d²]``. Since ``var_s - var_d = 4 cov_xy``,
+    ``var_s + var_d = 2 (var_x + var_y)``, ``(mu_s + 2o)² - mu_d² = 4 mu_x mu_y`` and
+    ``(mu_s + 2o)² + mu_d² = 2 (mu_x² + mu_y²)``, SSIM is
+
+        ((mu_s + 2o)² - mu_d² + 2 C1) (var_s - var_d + 2 C2)
+        ----------------------------------------------------
+        ((mu_s + 2o)² + mu_d² + 2 C1) (var_s + var_d + 2 C2)
+
+    with no product ``x y`` to form. ``d`` is small for similar images, so
+    ``var_d = E[d²] - mu_d²`` keeps its float32 digits; ``s`` is centred so that
+    ``var_s`` loses no more to cancellation than ``E[x²] - mu_x²`` of centred data.
+    """
+
+    def __init__(self, *, kernel, radius, offset, c1, c2, nonnegative_cs, want_cs) -> None:
+        self.kernel, self.radius = kernel, radius
+        self.offset, self.c1, self.c2 = offset, c1, c2
+        self.nonnegative_cs, self.want_cs = nonnegative_cs, want_cs
+
+    def filter_moments(self, x: np.ndarray, y: np.ndarray, buffers: _Buffers) -> None:
+        """Write the four filtered moments of the strip's rows into ``buffers``."""
+        import cv2
+
+        s, d, s2, d2 = (plane[: len(x)] for plane in buffers.moments)
+        cv2.addWeighted(x, 1.0, y, 1.0, -2.0 * self.offset, dst=s)
+        cv2.subtract(x, y, dst=d)
+        cv2.multiply(s, s, dst=s2)
+        cv2.multiply(d, d, dst=d2)
+        for plane in (s, d, s2, d2):
+            # In place (OpenCV filters through a ring buffer of source rows): no
+            # fifth plane.
+            cv2.sepFilter2D(
+                plane,
+                cv2.CV_32F,
+                self.kernel,
+                self.kernel,
+                dst=plane,
+                borderType=cv2.BORDER_REFLECT,
+            )
+
+    def sums(self, buffers, rows, columns, band, weight, *, accumulate):
+        """Per-channel sums of the SSIM (and cs) maps over the strip's ``rows`` output
+        rows and ``columns``, as float64 arrays; with ``band``, the channel mean
+        times ``weight`` (this group's share of the channels) written (or added,
+        with ``accumulate``) into it."""
+        import cv2
+
+        two_o, c1, c2 = 2.0 * self.offset, 2.0 * self.c1, 2.0 * self.c2
+        planes = [m[self.radius : self.radius + rows] for m in buffers.moments]
+        picked = 1 if planes[0].ndim == 2 else planes[0].shape[2]
+        ssim_sum, cs_sum = np.zeros(picked), np.zeros(picked)
+        for i in range(0, rows, _CHUNK_ROWS):
+            j = min(i + _CHUNK_ROWS, rows)
+            mu_s, mu_d, var_s, var_d = (plane[i:j] for plane in planes)
+            a, b = (plane[: j - i] for plane in buffers.scratch)
+            np.multiply(mu_s, mu_s, out=a)
+            var_s -= a
+            np.multiply(mu_d, mu_d, out=b)
+            var_d -= b
+            mu_s += np.float32(two_o)
+            np.multiply(mu_s, mu_s, out=a)
+            lum_num = cv2.addWeighted(a, 1.0, b, -1.0, c1, dst=mu_s)
+            lum_den = cv2.addWeighted(a, 1.0, b, 1.0, c1, dst=mu_d)
+            cs_num = cv2.addWeighted(var_s, 1.0, var_d, -1.0, c2, dst=a)
+            cs_den = cv2.addWeighted(var_s, 1.0, var_d, 1.0, c2, dst=b)
+            if self.want_cs or self.nonnegative_cs:
+                cs = np.divide(cs_num, cs_den, out=cs_num)
+                if self.nonnegative_cs:
+                    np.maximum(cs, 0, out=cs)
+                ssim = np.divide(lum_num, lum_den, out=lum_num)
+                ssim *= cs
+                if self.want_cs:
+                    # cv2.sumElems accumulates per channel in float64, ~10x faster
+                    # than numpy's float64 reduction over the two leading axes.
+                    cs_sum += cv2.sumElems(cs[:, columns])[:picked]
+            else:
+                lum_num *= cs_num
+                lum_den *= cs_den
+                ssim = np.divide(lum_num, lum_den, out=lum_num)
+            ssim_sum += cv2.sumElems(ssim[:, columns])[:picked]
+            if band is not None:
+                _add_channel_mean(ssim, band[i:j], weight, accumulate)
+        return ssim_sum, cs_sum
+
+
+def _add_channel_mean(ssim, out, weight, accumulate) -> None:
     import cv2
 
-    # x and y arrive centred at ``offset``; the luminance term is not
-    # shift-invariant, so the offset is added back to the means below.
-    squares = np.multiply(x, x)
-    squares += np.multiply(y, y)
-    product = np.multiply(x, y)
-
-    def blur(plane):
-        out = cv2.sepFilter2D(plane, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
-        return out[radius:-radius, col_crop] if radius else out[:, col_crop]
-
-    mu_x, mu_y = blur(x), blur(y)
-    cs_den = blur(squares)
-    cs_num = blur(product)
-    mu_xy = mu_x * mu_y
-    mu_sq = mu_x * mu_x
-    mu_sq += np.square(mu_y, out=squares[: mu_sq.shape[0], : mu_sq.shape[1]])
-    # Contrast-structure: (2 cov + C2) / (var_x + var_y + C2).
-    cs_num -= mu_xy
-    cs_num *= 2
-    cs_num += c2
-    cs_den -= mu_sq
-    cs_den += c2
-    # Luminance on the uncentred means: (2 mx my + C1) / (mx² + my² + C1).
-    mu_x += offset
-    mu_y += offset
-    np.multiply(mu_x, mu_y, out=mu_xy)
-    np.multiply(mu_x, mu_x, out=mu_sq)
-    mu_sq += np.square(mu_y, out=mu_y)
-    mu_xy *= 2
-    mu_xy += c1
-    mu_sq += c1
-    cs_map = None
-    if want_cs or nonnegative_cs:
-        cs_map = cs_num / cs_den
-        if nonnegative_cs:
-            np.maximum(cs_map, 0, out=cs_map)
-        mu_xy /= mu_sq
-        mu_xy *= cs_map
-        return mu_xy, cs_map
-    mu_xy *= cs_num
-    mu_sq *= cs_den
-    mu_xy /= mu_sq
-    return mu_xy, None
+    if ssim.ndim == 2:
+        mean = ssim * np.float32(weight) if weight != 1 else ssim
+    else:
+        mix = np.full((1, ssim.shape[2]), weight / ssim.shape[2], np.float32)
+        mean = cv2.transform(ssim, mix)
+    if accumulate:
+        out += mean
+    else:
+        out[...] = mean
 
 
 def matlab_downsample(image: np.ndarray) -> np.ndarray:
