@@ -70,7 +70,7 @@ def test_a_rerun_of_a_finished_run_builds_no_denoiser(tiny_dataset, tmp_path):
     assert _Counted.built == built and again.reused == 2
     assert again.provenance["denoisers"] == first.provenance["denoisers"]
     bad = _config(tiny_dataset, {"name": "counted", "params": {"strenght": 2.0}})
-    with pytest.raises(ConfigError, match="denoiser 'counted'.*strenght"):
+    with pytest.raises(ConfigError, match=r"denoiser 'counted'.*strenght"):
         run(bad, out=tmp_path / "out")
 
 
