@@ -441,8 +441,7 @@ def warp_reference(
         x0, y0 = x + round(matrix[0, 2]), y + round(matrix[1, 2])
         return box, reference[y0 : y0 + h, x0 : x0 + w]
     if interpolation == "fourier":
-        shifted = shift_image(reference, matrix[0, 2], matrix[1, 2])
-        return box, np.ascontiguousarray(shifted[y : y + h, x : x + w])
+        return box, shift_image(reference, matrix[0, 2], matrix[1, 2], box=box)
     return box, warp_into_box(reference, matrix, box, interpolation)
 
 

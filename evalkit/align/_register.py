@@ -15,6 +15,7 @@ Conventions used throughout :mod:`evalkit.align`:
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -242,7 +243,9 @@ def warp_into_box(
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def shift_image(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
+def shift_image(
+    image: np.ndarray, dx: float, dy: float, *, box: tuple[int, int, int, int] | None = None
+) -> np.ndarray:
     """``image`` resampled at ``(x + dx, y + dy)`` by the Fourier shift theorem; float32.
 
     An all-pass resampling: unlike any finite kernel it keeps every frequency's
@@ -255,10 +258,15 @@ def shift_image(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
     from. Values within ``ceil(|d|) + 4`` px of the border are mirror images; the
     caller crops them (:func:`valid_box`). Clipped to [0, 1], as the band-limited
     interpolant overshoots at hard edges.
+
+    With ``box`` ``(x, y, w, h)``, only those pixels of the result are returned
+    (the same values as cutting them from the whole result, without a second
+    full-frame copy).
     """
     from scipy import fft
 
     height, width = image.shape[:2]
+    x, y, w, h = box if box is not None else (0, 0, width, height)
     ix, iy = math.floor(dx), math.floor(dy)
     pad = _FOURIER_PAD + max(abs(ix), abs(iy))
     size = tuple(fft.next_fast_len(n + 2 * pad, real=True) for n in (height, width))
@@ -266,21 +274,44 @@ def shift_image(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
     # Sampling at x + d moves content by -d: a phase ramp, separable in y and x.
     ramp_y = _phase_ramp(fft.fftfreq(size[0]), dy - iy)[:, None]
     ramp_x = _phase_ramp(fft.rfftfreq(size[1]), dx - ix)[None, :]
-    out = np.empty(image.shape, np.float32)
+    # The padded frame, with zeros beyond it up to the FFT size (the mean, once
+    # the mean is subtracted); reused for every channel.
+    padded = np.zeros(size, np.float32)
+    framed = padded[: height + 2 * pad, : width + 2 * pad]
+    out = np.empty((h, w, image.shape[2]), np.float32)
     for c in range(image.shape[2]):
         channel = image[..., c]
         mean = np.float32(channel.mean(dtype=np.float64))
-        padded = np.pad(channel - mean, pad, mode="symmetric")
-        padded *= taper_y[:, None]
-        padded *= taper_x[None, :]
-        spectrum = fft.rfft2(padded, s=size, workers=-1)  # zeros beyond: the mean
+        np.subtract(channel, mean, out=framed[pad : pad + height, pad : pad + width])
+        _mirror_border(framed, pad)
+        # The taper is 1 on the frame itself: only the mirrored bands are weighted.
+        for band in (slice(0, pad), slice(pad + height, None)):
+            framed[band] *= taper_y[band, None]
+        for band in (slice(0, pad), slice(pad + width, None)):
+            framed[:, band] *= taper_x[None, band]
+        spectrum = fft.rfft2(padded, workers=-1)
         spectrum *= ramp_y
         spectrum *= ramp_x
-        shifted = fft.irfft2(spectrum, s=size, workers=-1)
-        rows, cols = pad + iy, pad + ix
-        out[..., c] = shifted[rows : rows + height, cols : cols + width]
-        out[..., c] += mean
+        shifted = fft.irfft2(spectrum, s=size, workers=-1, overwrite_x=True)
+        del spectrum
+        rows, cols = pad + iy + y, pad + ix + x
+        np.add(shifted[rows : rows + h, cols : cols + w], mean, out=out[..., c])
+        del shifted
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _mirror_border(framed: np.ndarray, pad: int) -> None:
+    """Fill the ``pad``-px border of ``framed`` with the mirror image of its inside,
+    edge pixels repeated (``"dcba|abcd"``, numpy's ``mode="symmetric"``)."""
+    inner_h, inner_w = framed.shape[0] - 2 * pad, framed.shape[1] - 2 * pad
+    rows = slice(pad, pad + inner_h)
+    if pad > min(inner_h, inner_w):  # a shift beyond the frame: reflect more than once
+        framed[...] = np.pad(framed[rows, pad : pad + inner_w], pad, mode="symmetric")
+        return
+    framed[rows, :pad] = framed[rows, 2 * pad - 1 : pad - 1 : -1]
+    framed[rows, pad + inner_w :] = framed[rows, pad + inner_w - 1 : inner_w - 1 : -1]
+    framed[:pad] = framed[2 * pad - 1 : pad - 1 : -1]
+    framed[pad + inner_h :] = framed[pad + inner_h - 1 : inner_h - 1 : -1]
 
 
 def _phase_ramp(frequencies: np.ndarray, shift: float) -> np.ndarray:
@@ -307,6 +338,8 @@ def tile_shifts(
     texture in two directions are skipped (see :func:`_structure`): their
     estimate would be noise.
     """
+    import cv2
+
     height, width = noisy_grey.shape
     side = min(512, height // grid, width // grid)
     if side < 32:
@@ -319,18 +352,23 @@ def tile_shifts(
             tiles.append((x0, y0, _structure(aligned_grey[y0 : y0 + side, x0 : x0 + side])))
     weakest = np.array([t[2][0] for t in tiles])
     floor = 0.25 * float(np.median(weakest))
-    out = []
-    for x0, y0, (low, high) in tiles:
-        # A tile must have texture in both directions (no aperture problem: a tile of
-        # parallel lines cannot tell a shift along them) and not be much flatter than
-        # the typical tile, or its shift is mostly noise.
-        if low <= floor or low == 0 or low < 0.1 * high:
-            continue
+    # A tile must have texture in both directions (no aperture problem: a tile of
+    # parallel lines cannot tell a shift along them) and not be much flatter than
+    # the typical tile, or its shift is mostly noise.
+    textured = [
+        (x0, y0) for x0, y0, (low, high) in tiles if low > floor and low != 0 and low >= 0.1 * high
+    ]
+
+    def measure(corner: tuple[int, int]) -> tuple[int, int, int, int, float, float]:
+        x0, y0 = corner
         dx, dy = correlate_shift(
             noisy_grey[y0 : y0 + side, x0 : x0 + side], aligned_grey[y0 : y0 + side, x0 : x0 + side]
         )
-        out.append((x0, y0, side, side, dx, dy))
-    return out
+        return x0, y0, side, side, dx, dy
+
+    # The tiles are independent and OpenCV, scipy.fft and BLAS release the GIL.
+    with ThreadPoolExecutor(max(1, min(len(textured), cv2.getNumThreads()))) as pool:
+        return list(pool.map(measure, textured))
 
 
 def _structure(grey: np.ndarray) -> tuple[float, float]:
