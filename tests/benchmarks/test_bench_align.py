@@ -14,6 +14,7 @@ Marked slow: the 20 MP arrays take ~1 GB.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -116,6 +117,7 @@ def test_align_reference_on_20mp(benchmark, pair, scene):
     x, y, w, h = alignment.box
     truth = scene[y : y + h, x : x + w]
     benchmark.extra_info.update(
+        load_average=os.getloadavg()[0],
         evalkit_s=ours,
         user_skimage_scipy_s=user_s,
         evalkit_0_1_always_lanczos_s=old_s,
