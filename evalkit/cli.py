@@ -105,6 +105,7 @@ def score(
                 metrics=metric or DEFAULT_METRICS,
                 align="never" if no_align else AlignMode(align).value,
                 ocr=None if ocr == "none" else ocr,
+                maps=False,
             )
         except KeyError as exc:
             raise EvalkitError(exc.args[0]) from None

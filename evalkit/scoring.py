@@ -97,6 +97,7 @@ def score(
     detector_settings: Mapping[str, Mapping[str, Any]] | None = None,
     ocr: str | None = "easyocr",
     text_regions: Sequence[TextRegion] | None = None,
+    maps: bool = True,
 ) -> ScoreResult:
     """Score ``candidate`` against ``reference``.
 
@@ -138,6 +139,9 @@ def score(
     text_regions : sequence of TextRegion, optional
         Where the text is (reference pixels), with the true strings when known;
         ``None`` finds text lines on the reference.
+    maps : bool, optional
+        Whether to fill :attr:`ScoreResult.maps` (full-frame float32 planes, one
+        per map, about 5 s and 80 MB each at 20 MP); only a report draws them.
 
     Returns
     -------
@@ -173,10 +177,10 @@ def score(
     values, unavailable = compute_metrics(
         reference_image, candidate_image, [m for m in metrics if m not in text_metrics]
     )
-    maps = {
-        "abs_diff": np.abs(reference_image - candidate_image).mean(axis=2),
-        "ssim": 1.0 - structural_similarity_map(reference_image, candidate_image),
-    }
+    planes = {}
+    if maps:
+        planes["abs_diff"] = np.abs(reference_image - candidate_image).mean(axis=2)
+        planes["ssim"] = 1.0 - structural_similarity_map(reference_image, candidate_image)
     detections = run_detectors(
         reference_image,
         candidate_image,
@@ -185,7 +189,8 @@ def score(
         settings=detector_settings,
     )
     findings = collect_findings(detections)
-    maps.update({d.detector: d.map for d in detections if d.map is not None})
+    if maps:
+        planes.update({d.detector: d.map for d in detections if d.map is not None})
     unavailable.update({d.detector: d.unavailable for d in detections if d.unavailable})
     text: list[dict[str, Any]] = []
     if ocr is not None:
@@ -199,13 +204,13 @@ def score(
     if alignment is not None:
         findings = [_uncrop_finding(finding, alignment) for finding in findings]
         text = [{**entry, "bbox": list(alignment.uncrop_bbox(entry["bbox"]))} for entry in text]
-        maps = {name: _uncrop(plane, alignment.box, full_size) for name, plane in maps.items()}
+        planes = {name: _uncrop(plane, alignment.box, full_size) for name, plane in planes.items()}
     return ScoreResult(
         metrics=values,
         unavailable=unavailable,
         findings=findings,
         text=text,
-        maps={name: display_map(plane) for name, plane in maps.items()},
+        maps={name: display_map(plane) for name, plane in planes.items()},
         alignment=alignment.to_dict() if alignment is not None else None,
     )
 
