@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_MANIFEST = REPO / "datasets" / "sample" / "manifest.toml"
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Tests neither read what a user's earlier scoring left in ~/.cache/evalkit nor
+# add to it; the tests of evalkit.cache (and runs, which keep their own in the
+# results folder) choose a folder themselves.
+os.environ["EVALKIT_CACHE"] = "off"
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
-"""Process-wide caches keyed by image content, so each crop is read once.
+"""Caches keyed by image content, so each crop is read once.
 
 When ten denoisers are scored on one pair, the reference crops and the noisy
 crops are the same bytes every time; keying readings by a hash of the pixels
 (not by file name or object identity) makes the reference and the noisy shot
-read once per pair without the caller keeping any state.
+read once per pair without the caller keeping any state. Each cache is held in
+memory and, behind it, in the on-disk cache of reference work
+(:mod:`evalkit.cache`), so another process scoring the next candidate of the
+same pair reads them back instead of reading them again.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .. import cache
+from ._engine import Reading
 
 
 def image_digest(image: np.ndarray) -> str:
@@ -37,25 +43,49 @@ class CacheInfo:
 
 
 class LruCache:
-    """A small thread-safe least-recently-used mapping with hit counters."""
+    """A small thread-safe least-recently-used mapping with hit counters, backed
+    by the on-disk cache under ``kind``.
 
-    def __init__(self, maxsize: int):
+    ``encode`` turns a value into JSON-ready data and ``decode`` back; keys are
+    tuples of strings. A value found on disk counts as a hit.
+    """
+
+    def __init__(
+        self,
+        maxsize: int,
+        kind: str,
+        encode: Callable[[Any], Any],
+        decode: Callable[[Any], Any],
+    ):
         self.maxsize = maxsize
+        self.kind = kind
+        self._encode, self._decode = encode, decode
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> Any | None:
+    def get(self, key: tuple[str, ...]) -> Any | None:
         with self._lock:
             if key in self._data:
                 self._data.move_to_end(key)
                 self.hits += 1
                 return self._data[key]
-            self.misses += 1
-            return None
+        stored = cache.get(self.kind, "|".join(key))
+        with self._lock:
+            if stored is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+        value = self._decode(stored)
+        self._remember(key, value)
+        return value
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: tuple[str, ...], value: Any) -> None:
+        self._remember(key, value)
+        cache.put(self.kind, "|".join(key), self._encode(value))
+
+    def _remember(self, key: Hashable, value: Any) -> None:
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
@@ -73,9 +103,19 @@ class LruCache:
 
 
 # A reading is a short string and a float; thousands cost well under a megabyte.
-READINGS = LruCache(maxsize=20_000)
+READINGS = LruCache(
+    20_000,
+    "ocr-reading",
+    encode=lambda reading: [reading.text, reading.confidence],
+    decode=lambda stored: Reading(stored[0], stored[1]),
+)
 # One entry per reference image (or annotated box) holds a few boxes.
-DETECTIONS = LruCache(maxsize=1_000)
+DETECTIONS = LruCache(
+    1_000,
+    "ocr-lines",
+    encode=lambda boxes: [list(box) for box in boxes],
+    decode=lambda stored: [tuple(box) for box in stored],
+)
 
 
 def cache_info() -> dict[str, CacheInfo]:

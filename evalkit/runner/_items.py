@@ -7,6 +7,7 @@ worker process, or on a dask worker on another machine, with the same result.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import cache
 from ..align import Alignment, align_reference
 from ..datasets import Pair
 from ..denoisers import DenoiserSpec, build_denoiser
@@ -145,18 +147,20 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
         # numbers of an uninterrupted one.
         candidate = candidate.astype(np.float32) / np.float32(65535)
         missing = [m for m in item.metrics if m not in item.cached_metrics]
-        result = score(
-            reference,
-            candidate,
-            noisy=noisy,
-            metrics=missing,
-            align=item.align[0],
-            alignment=_aligned(item, reference, noisy),
-            detectors=item.detectors,
-            detector_settings=item.detector_settings,
-            ocr=item.ocr,
-            text_regions=item.pair.text_regions or None,
-        )
+        with _reference_work(item):
+            result = score(
+                reference,
+                candidate,
+                noisy=noisy,
+                metrics=missing,
+                align=item.align[0],
+                alignment=_aligned(item, reference, noisy),
+                detectors=item.detectors,
+                detector_settings=item.detector_settings,
+                ocr=item.ocr,
+                text_regions=item.pair.text_regions or None,
+                maps=output is not None,  # only saved maps are ever drawn
+            )
     except Exception as exc:  # one failing denoiser or image never sinks the run
         message = str(exc) if isinstance(exc, EvalkitError) else f"{type(exc).__name__}: {exc}"
         return {**record, "status": "failed", "error": message}
@@ -180,6 +184,11 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
         "findings": [finding.to_dict() for finding in result.findings],
         "text": result.text,
     }
+
+
+def _reference_work(item: WorkItem):
+    """The cache of reference work in the results folder (the user's without one)."""
+    return cache.kept_in(item.out) if item.out is not None else contextlib.nullcontext()
 
 
 # The alignment of the pair this process scored last: the executors hand a worker
