@@ -20,6 +20,7 @@ results folder).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -30,12 +31,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 #: Environment variable naming the cache folder, or ``off``.
 CACHE_ENV = "EVALKIT_CACHE"
 FILE_NAME = "cache.sqlite"
 
 _LOCK = threading.Lock()
 _STATE: dict[str, Any] = {"folder": None, "chosen": False, "store": None, "warned": False}
+
+
+def image_digest(image: np.ndarray) -> str:
+    """BLAKE2b digest of an array's shape, dtype and bytes (hex, 32 characters):
+    the key of all work done on those pixels (0.2 s for a 20 MP float32 frame)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{image.shape}{image.dtype.str}".encode())
+    digest.update(np.ascontiguousarray(image).data)
+    return digest.hexdigest()
 
 
 def default_folder() -> Path | None:

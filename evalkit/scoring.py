@@ -114,8 +114,9 @@ def score(
         Registry names of the metrics to compute.
     align : {"auto", "always", "never"}, optional
         With ``noisy`` given, how the reference is registered to the noisy shot
-        and its exposure matched to it (:func:`evalkit.align.align_reference`)
-        before scoring inside the valid box. Denoisers do not move pixels, so
+        and its exposure matched to it (:func:`evalkit.align.align_reference`,
+        decided once per pair: :func:`evalkit.align.align_once`) before scoring
+        inside the valid box. Denoisers do not move pixels, so
         what holds for the noisy shot holds for every candidate made from it.
         ``"auto"`` (default) applies each correction only when the data show it;
         and a pair named as in a benchmark published registered (PolyU, Nam,
@@ -164,10 +165,10 @@ def score(
         noisy_image, noisy_name = as_image(noisy, "noisy")
         check_same_size(reference_image, noisy_image, names=(reference_name, noisy_name))
         if alignment is None:
-            from .align import align_reference
+            from .align import align_once
 
             mode, reason = alignment_mode(align, benchmark_of(reference, noisy))
-            alignment = align_reference(reference_image, noisy_image, mode=mode, reason=reason)
+            alignment = align_once(reference_image, noisy_image, mode=mode, reason=reason)
     full_size = candidate_image.shape[:2]
     if alignment is not None:
         reference_image = alignment.reference

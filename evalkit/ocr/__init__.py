@@ -12,7 +12,8 @@ through the ``evalkit.ocr_engines`` entry-point group, whose value is an
 :class:`OcrEngineSpec`. Nothing heavy is imported until an engine reads.
 """
 
-from ._cache import CacheInfo, cache_info, clear_cache, image_digest
+from ..cache import image_digest
+from ._cache import CacheInfo, cache_info, clear_cache
 from ._check import (
     DEFAULT_THRESHOLDS,
     Evidence,

@@ -11,25 +11,14 @@ same pair reads them back instead of reading them again.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from .. import cache
 from ._engine import Reading
-
-
-def image_digest(image: np.ndarray) -> str:
-    """BLAKE2b digest of an array's shape, dtype and bytes (hex, 32 characters)."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{image.shape}{image.dtype.str}".encode())
-    digest.update(np.ascontiguousarray(image).data)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from ..cache import image_digest
 from ..datasets import TextRegion
 from ..errors import UnavailableError
 from ..findings import Finding, Severity
 from ..io import to_codes
-from ._cache import DETECTIONS, READINGS, image_digest
+from ._cache import DETECTIONS, READINGS
 from ._compare import (
     character_diff,
     character_error_rate,

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import cache
-from ..align import Alignment, align_reference
+from ..align import Alignment, align_once
 from ..datasets import Pair
 from ..denoisers import DenoiserSpec, build_denoiser
 from ..errors import DenoiserError, EvalkitError
@@ -204,7 +204,7 @@ def _aligned(item: WorkItem, reference: np.ndarray, noisy: np.ndarray) -> Alignm
     if alignment is None:
         _ALIGNMENT.clear()  # the last pair's reference goes before this one's is made
         mode, reason = item.align
-        alignment = align_reference(reference, noisy, mode=mode, reason=reason)
+        alignment = align_once(reference, noisy, mode=mode, reason=reason)
         _ALIGNMENT[key] = alignment
     return alignment
 
