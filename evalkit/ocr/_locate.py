@@ -36,8 +36,10 @@ REGION_THRESHOLD = 0.3
 #: Margin around each proposed region, in that region's own heights: room for
 #: CRAFT's context and for letters the proposal left out at a line's ends.
 MARGIN_HEIGHTS = 1.0
-#: The least margin, in px of the detector's (resized) frame.
-MIN_MARGIN = 32
+#: The least margin, in px of the detector's (resized) frame: CRAFT's context.
+#: With 32 px, lines near CRAFT's threshold (blurred labels) came and went with
+#: the window's edge; at 96 all lines found on the whole frame were found again.
+MIN_MARGIN = 96
 #: CRAFT's total stride: windows start on multiples of it, so their pixels meet
 #: the network's pooling grid as on the whole frame.
 GRID = 32

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ocr"))
+from _boxes import share_covered
 from _render import DEJAVU, Style, render
 
 from evalkit.datasets import TextRegion
@@ -173,3 +174,49 @@ def test_bench_ten_denoisers_on_six_pairs(benchmark, engine):
         hallucinations=sum(c.metrics["text_hallucinations"] for c in checks),
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
+
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@pytest.mark.realdata
+@pytest.mark.benchmark(group="text-detection")
+def test_bench_text_detection_of_a_whole_frame_in_windows_against_the_whole_frame(benchmark):
+    """Lines of a real 3008 x 2000 photograph (a pub front with signs and a
+    menu): in PP-OCR's windows vs CRAFT on the whole frame, as before, in one run."""
+    photo = SHARED_DATA / "text-photos" / "photo_ocr_pub_example.jpg"
+    if not photo.is_file():
+        pytest.skip("../shared/data is not present")
+    pytest.importorskip("easyocr_en_models")
+    import os
+
+    from evalkit.io import load_image, to_codes
+    from evalkit.ocr import _easyocr, get_engine
+
+    image = to_codes(load_image(photo))
+    engine = get_engine("easyocr")
+    engine.reader  # noqa: B018 - weights loaded before timing
+    start = time.perf_counter()
+    whole = _whole_frame_lines(engine, image, _easyocr)
+    whole_s = time.perf_counter() - start
+    windowed = benchmark.pedantic(engine.detect, args=(image,), rounds=1, iterations=1)
+    found = sum(share_covered(box, windowed) >= 0.5 for box in whole)
+    benchmark.extra_info.update(
+        whole_frame_s=whole_s,
+        windowed_s=benchmark.stats.stats.mean,
+        speedup=whole_s / benchmark.stats.stats.mean,
+        lines_whole_frame=len(whole),
+        lines_windowed=len(windowed),
+        recall=found / len(whole),
+        load_average=os.getloadavg()[0],
+    )
+    assert found >= 0.9 * len(whole)
+
+
+def _whole_frame_lines(engine, image, module):
+    limit = module.WINDOWED_FROM
+    module.WINDOWED_FROM = float("inf")
+    try:
+        return engine.detect(image)
+    finally:
+        module.WINDOWED_FROM = limit

@@ -16,6 +16,7 @@ from evalkit.io import load_image, to_codes
 from evalkit.ocr import _easyocr, _locate
 from evalkit.ocr._locate import GRID, MAX_SHARE, text_windows
 
+from ._boxes import share_covered
 from ._render import Style, font
 
 pytest.importorskip("onnxruntime")
@@ -109,19 +110,7 @@ def test_windowed_detection_finds_the_lines_of_the_whole_frame(
     windowed = easyocr_engine.detect(image)
     monkeypatch.setattr(_easyocr, "WINDOWED_FROM", float("inf"))
     whole = easyocr_engine.detect(image)
-    found = [_covered(box, windowed) >= 0.5 for box in whole]
+    found = [share_covered(box, windowed) >= 0.5 for box in whole]
     # 19 of 20 when measured; the one left is a pale blur in the wall art.
     assert sum(found) >= 0.9 * len(whole)
     assert len(windowed) <= len(whole) + 3
-
-
-def _covered(box, boxes) -> float:
-    """Share of ``box``'s pixels inside any of ``boxes``."""
-    x, y, w, h = box
-    mask = np.zeros((h, w), bool)
-    for bx, by, bw, bh in boxes:
-        x0, y0 = max(bx - x, 0), max(by - y, 0)
-        x1, y1 = min(bx + bw - x, w), min(by + bh - y, h)
-        if x1 > x0 and y1 > y0:
-            mask[y0:y1, x0:x1] = True
-    return float(mask.mean())
