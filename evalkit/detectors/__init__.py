@@ -27,6 +27,7 @@ from ..findings import Finding, Severity
 from ._base import Detection, DetectorSpec, clear_cache, validate_images
 from ._color import detect_color_shift
 from ._face import detect_face_alteration
+from ._heatmap import HeatMap
 from ._texture import (
     detect_detail_loss,
     detect_oversharpening,
@@ -142,6 +143,7 @@ __all__ = [
     "DETECTORS",
     "Detection",
     "DetectorSpec",
+    "HeatMap",
     "collect_findings",
     "detect_color_shift",
     "detect_detail_loss",

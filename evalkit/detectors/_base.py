@@ -2,9 +2,10 @@
 
 Detectors work on tiles (``tile`` pixels square, 32 by default) of band-pass
 luma images, so one pass of two Gaussian blurs per image serves all of them and
-a 20 MP pair costs a few seconds. The band images are computed once per pair and
-kept in a one-slot cache, so :func:`~evalkit.detectors.run_detectors` does not
-redo them for each detector.
+a 20 MP pair costs a few seconds. The band images are made strip by strip and
+reduced to tile statistics at once; the statistics are computed once per pair
+and kept in a one-slot cache, so :func:`~evalkit.detectors.run_detectors` does
+not redo them for each detector.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..findings import Finding, Severity
+from ._heatmap import HeatMap
 
 #: Luma weights (Rec. 601 on sRGB-encoded values, as OpenCV's RGB2GRAY).
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
@@ -65,9 +67,11 @@ class Detection:
         detector's docstring and in ``docs/detectors.md``. For every built-in
         detector larger means worse (for ``oversharpening`` 1.0 means "as
         sharp as the reference", for the others 0 means "nothing found").
-    map : ndarray of shape (H, W), dtype float32, or None
-        Per-pixel heat map for the report (same units as the tile scores), or
-        ``None`` when the detector has no spatial output.
+    heat : HeatMap or None
+        The heat map for the report (same units as the tile scores) at the
+        resolution it was measured at, or ``None`` when the detector has no
+        spatial output; :attr:`map` paints it per pixel. An ndarray (H, W) is
+        taken as a map of one value per pixel.
     findings : tuple of Finding
         One per failure region, most severe first; empty when nothing is notable.
     measures : mapping of str to float
@@ -80,13 +84,21 @@ class Detection:
 
     detector: str
     score: float
-    map: np.ndarray | None
+    heat: HeatMap | None
     findings: tuple[Finding, ...] = ()
     measures: Mapping[str, float] = field(default_factory=dict)
     unavailable: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "measures", types.MappingProxyType(dict(self.measures)))
+        if isinstance(self.heat, np.ndarray):
+            object.__setattr__(self, "heat", HeatMap.of_pixels(self.heat))
+
+    @property
+    def map(self) -> np.ndarray | None:
+        """Per-pixel heat map, float32 (H, W), painted from :attr:`heat` on each
+        access (80 MB at 20 MP: keep it only while it is drawn); ``None`` without one."""
+        return None if self.heat is None else self.heat.pixels()
 
     @property
     def worst(self) -> Severity | None:
@@ -146,8 +158,27 @@ class TileStats:
     mean: np.ndarray  # mean luma (sRGB-encoded, 0..1)
 
 
+def _kernel_radius(sigma: float) -> int:
+    """Radius of the Gaussian kernel OpenCV builds for float images (its size is
+    ``round(8 * sigma + 1)``, made odd)."""
+    return (round(8 * sigma + 1) | 1) // 2
+
+
+#: Rows of pixels per strip of the strip-wise passes (rounded to whole tiles):
+#: about 1.4 MP at 20 MP, so a strip's planes are a few MB each.
+STRIP_ROWS = 256
+# Rows a strip reads beyond its own on each side: both blurs then see the rows
+# they see on the whole frame, so a strip's band images are the whole frame's.
+_HALO = _kernel_radius(FINE_SIGMA) + _kernel_radius(_SIGMA_STEP)
+
+
 class Analysis:
-    """Band-pass tile statistics of a pair (and of the noisy shot), computed once."""
+    """Band-pass tile statistics of a pair (and of the noisy shot), computed once.
+
+    Nothing of the size of the frame is kept: luma, band images and their
+    products exist one strip of rows at a time (a few MB), and only per-tile
+    arrays are cached, so a 20 MP pair costs a few MB beyond its images.
+    """
 
     def __init__(self, reference, candidate, noisy, tile: int):
         self.tile = int(tile)
@@ -155,71 +186,61 @@ class Analysis:
         self.reference = reference
         self.candidate = candidate
         self.noisy = noisy
-        self._luma: dict[str, np.ndarray] = {}
         self._stats: dict[str, TileStats] = {}
-        self._bands: dict[str, dict[str, np.ndarray]] = {}
+        self._means: dict[tuple[str, int], np.ndarray] = {}
         self._cross: dict[str, np.ndarray] = {}
+        self._clipped: np.ndarray | None = None
 
     def image(self, role: str) -> np.ndarray:
         return {"reference": self.reference, "candidate": self.candidate, "noisy": self.noisy}[role]
 
-    def luma(self, role: str) -> np.ndarray:
-        if role not in self._luma:
-            self._luma[role] = luma(self.image(role))
-        return self._luma[role]
+    def luma(self, role: str, rows: slice = slice(None)) -> np.ndarray:
+        """Luma of ``role``'s pixel rows ``rows``, float32 (h, W), made on each call.
 
-    def bands(self, role: str) -> dict[str, np.ndarray]:
-        """Band-pass images of ``role``'s luma, float32 (H, W) per band name.
-
-        Kept for the reference and the candidate (cross products need them);
-        the noisy shot's are made, reduced to tile statistics and dropped.
+        Whole rows, so the values are those of the whole frame's luma.
         """
-        if role in self._bands:
-            return self._bands[role]
-        import cv2
-
-        y = self.luma(role)
-        blur1 = cv2.GaussianBlur(y, (0, 0), FINE_SIGMA, borderType=cv2.BORDER_REFLECT)
-        blur3 = cv2.GaussianBlur(blur1, (0, 0), _SIGMA_STEP, borderType=cv2.BORDER_REFLECT)
-        out = {"fine": y - blur1, "mid": blur1 - blur3}
-        if role != "noisy":
-            self._bands[role] = out
-        return out
+        return luma(self.image(role)[rows])
 
     def stats(self, role: str) -> TileStats:
         """Mean squared band-pass value per tile and band, and the tile mean luma."""
         if role not in self._stats:
-            bands = self.bands(role)
-            energy = {name: tile_mean(band * band, self.tile) for name, band in bands.items()}
-            self._stats[role] = TileStats(energy=energy, mean=self.luma_mean(role, self.tile))
+            self._band_pass(("noisy",) if role == "noisy" else ("reference", "candidate"))
         return self._stats[role]
-
-    def luma_mean(self, role: str, size: int) -> np.ndarray:
-        """Mean luma over ``size``-pixel tiles (no band-pass work)."""
-        key = f"mean:{role}:{size}"
-        if key not in self._cross:
-            self._cross[key] = tile_mean(self.luma(role), size)
-        return self._cross[key]
-
-    def extreme(self, role: str, which: str) -> np.ndarray:
-        """Per-pixel largest (``"max"``) or smallest (``"min"``) channel value."""
-        key = f"{which}:{role}"
-        if key not in self._cross:
-            image = self.image(role)
-            # Pairwise np.maximum over channel views: 3x faster than
-            # image.max(axis=2) and than cv2.split + cv2.max on 20 MP.
-            pick = np.maximum if which == "max" else np.minimum
-            self._cross[key] = pick(pick(image[..., 0], image[..., 1]), image[..., 2])
-        return self._cross[key]
 
     def cross(self, band: str) -> np.ndarray:
         """Tile mean of reference band x candidate band (the cross-energy)."""
-        key = f"cross:{band}"
-        if key not in self._cross:
-            self._cross[key] = tile_mean(
-                self.bands("reference")[band] * self.bands("candidate")[band], self.tile
+        if band not in self._cross:
+            self._band_pass(("reference", "candidate"))
+        return self._cross[band]
+
+    def luma_mean(self, role: str, size: int) -> np.ndarray:
+        """Mean luma over ``size``-pixel tiles (no band-pass work)."""
+        key = (role, size)
+        if key not in self._means:
+            step = _strip_step(size)
+            self._means[key] = np.concatenate(
+                [
+                    tile_mean(self.luma(role, slice(top, top + step)), size)
+                    for top in range(0, self.shape[0], step)
+                ]
             )
-        return self._cross[key]
+        return self._means[key]
+
+    def brightest(self, role: str, compare: np.ufunc, level: float) -> np.ndarray:
+        """Where ``compare(largest channel, level)`` holds, bool (H, W).
+
+        ``compare`` is a numpy comparison (``np.greater_equal``, ``np.less``...).
+        Made in strips on each call: no float plane of the frame is kept.
+        """
+        image = self.image(role)
+        out = np.empty(self.shape, bool)
+        for top in range(0, self.shape[0], STRIP_ROWS):
+            part = image[top : top + STRIP_ROWS]
+            # Pairwise np.maximum over channel views: 3x faster than
+            # part.max(axis=2) and than cv2.split + cv2.max.
+            peak = np.maximum(np.maximum(part[..., 0], part[..., 1]), part[..., 2])
+            compare(peak, level, out=out[top : top + STRIP_ROWS])
+        return out
 
     def newly_clipped(self) -> np.ndarray:
         """Per tile, the fraction of pixels with a channel newly at 0 or at the top code.
@@ -231,24 +252,63 @@ class Analysis:
         oversharpening, for clipped halos) report it; tone and colour leave
         such tiles out so that one failure is reported once.
         """
-        if "clipped" not in self._cross:
+        if self._clipped is None:
             high, low = 254.5 / 255, 0.5 / 255
-            new = (self.extreme("candidate", "max") >= high) & (
-                self.extreme("reference", "max") < high
-            )
-            new |= (self.extreme("candidate", "max") <= low) & (
-                self.extreme("reference", "max") > low
-            )
-            self._cross["clipped"] = tile_mean(new, self.tile)
-        return self._cross["clipped"]
+            new = self.brightest("candidate", np.greater_equal, high)
+            new &= self.brightest("reference", np.less, high)
+            black = self.brightest("candidate", np.less_equal, low)
+            black &= self.brightest("reference", np.greater, low)
+            new |= black
+            self._clipped = tile_mean(new, self.tile)
+        return self._clipped
 
-    def upsample(self, tile_map: np.ndarray) -> np.ndarray:
-        """Tile map (rows, cols) -> pixel map (H, W), float32, nearest tile."""
+    def upsample(self, tile_map: np.ndarray) -> HeatMap:
+        """Tile map (rows, cols) -> heat map of the frame, nearest tile."""
+        return HeatMap(tile_map, self.tile, self.shape)
+
+    def _band_pass(self, roles: tuple[str, ...]) -> None:
+        """Tile statistics of ``roles`` (and for the pair their cross-energies), in strips.
+
+        Each strip of whole tile rows is blurred with :data:`_HALO` rows of
+        context on each side, so its band images equal the whole frame's there.
+        """
+        import cv2
+
         height, width = self.shape
-        row_sizes = np.diff(np.append(np.arange(0, height, self.tile), height))
-        col_sizes = np.diff(np.append(np.arange(0, width, self.tile), width))
-        rows = np.repeat(tile_map.astype(np.float32), row_sizes, axis=0)
-        return np.repeat(rows, col_sizes, axis=1)
+        grid = (-(-height // self.tile), -(-width // self.tile))
+        energy = {role: {band: np.empty(grid) for band in BANDS} for role in roles}
+        means = {role: np.empty(grid) for role in roles}
+        cross = {band: np.empty(grid) for band in BANDS}
+        step = _strip_step(self.tile)
+        for top in range(0, height, step):
+            bottom = min(top + step, height)
+            low, high = max(0, top - _HALO), min(height, bottom + _HALO)
+            inside = slice(top - low, bottom - low)
+            tiles = slice(top // self.tile, -(-bottom // self.tile))
+            bands = {}
+            for role in roles:
+                y = self.luma(role, slice(low, high))
+                blur1 = cv2.GaussianBlur(y, (0, 0), FINE_SIGMA, borderType=cv2.BORDER_REFLECT)
+                blur3 = cv2.GaussianBlur(blur1, (0, 0), _SIGMA_STEP, borderType=cv2.BORDER_REFLECT)
+                y, blur1, blur3 = y[inside], blur1[inside], blur3[inside]
+                bands[role] = {"fine": y - blur1, "mid": blur1 - blur3}
+                means[role][tiles] = tile_mean(y, self.tile)
+                for name, band in bands[role].items():
+                    energy[role][name][tiles] = tile_mean(band * band, self.tile)
+            if len(roles) == 2:
+                for name in BANDS:
+                    product = bands["reference"][name] * bands["candidate"][name]
+                    cross[name][tiles] = tile_mean(product, self.tile)
+        for role in roles:
+            self._stats[role] = TileStats(energy=energy[role], mean=means[role])
+            self._means[(role, self.tile)] = means[role]
+        if len(roles) == 2:
+            self._cross.update(cross)
+
+
+def _strip_step(size: int) -> int:
+    """Rows per strip: :data:`STRIP_ROWS` rounded to whole ``size``-pixel tiles."""
+    return size * max(1, round(STRIP_ROWS / size))
 
 
 _CACHE: list = [None]  # one slot: (weakrefs, fingerprints, tile, Analysis)
@@ -279,7 +339,7 @@ def analysis(reference, candidate, noisy, tile: int) -> Analysis:
 
 
 def clear_cache() -> None:
-    """Drop the cached analysis (its band images take ~0.8 GB for a 20 MP pair)."""
+    """Drop the cached analysis (and with it the references to its images)."""
     _CACHE[0] = None
 
 
@@ -317,6 +377,13 @@ def tile_mean(plane: np.ndarray, tile: int) -> np.ndarray:
     import cv2
 
     if plane.dtype != np.float32:
+        # A float32 copy of a 20 MP mask is 80 MB: convert a strip at a time
+        # (tile means do not depend on the strips, so the result is the same).
+        step = _strip_step(tile)
+        if plane.shape[0] > step:
+            return np.concatenate(
+                [tile_mean(plane[top : top + step], tile) for top in range(0, plane.shape[0], step)]
+            )
         plane = plane.astype(np.float32)
     height, width = plane.shape[:2]
     full_rows, full_cols = height // tile, width // tile

@@ -188,8 +188,8 @@ def detect_oversharpening_blind(
 
 def _unclipped(shared) -> np.ndarray:
     """Per tile, True where the noisy shot's noise is whole (few pixels at a limit)."""
-    brightest = shared.extreme("reference", "max")
-    clipped = (brightest >= 254.5 / 255) | (brightest <= 0.5 / 255)
+    clipped = shared.brightest("reference", np.greater_equal, 254.5 / 255)
+    clipped |= shared.brightest("reference", np.less_equal, 0.5 / 255)
     return tile_mean(clipped, shared.tile) <= _CLIPPED_FRACTION
 
 
@@ -224,7 +224,7 @@ def _detection(name, ratio, shared, levels, max_findings, describe) -> Detection
     return Detection(
         detector=name,
         score=float(ratio.max()) if ratio.size else 0.0,
-        map=shared.upsample(ratio),
+        heat=shared.upsample(ratio),
         findings=sort_and_cap(items, max_findings),
         measures={"tiles_flagged": float((ratio >= info).mean())},
     )

@@ -16,6 +16,7 @@ from ._base import (
     tile_mean,
     validate_images,
 )
+from ._heatmap import HeatMap
 
 
 def detect_color_shift(
@@ -114,14 +115,11 @@ def detect_color_shift(
     lab_ref = rgb2lab(np.clip(cv2.resize(an.reference, small, interpolation=cv2.INTER_AREA), 0, 1))
     lab_cand = rgb2lab(np.clip(cv2.resize(an.candidate, small, interpolation=cv2.INTER_AREA), 0, 1))
     lab_cand[..., 0] = lab_ref[..., 0]
-    delta = deltaE_ciede2000(lab_ref, lab_cand).astype(np.float32)
-    full = np.repeat(np.repeat(delta, block, 0), block, 1)
-    pixel_map = np.zeros((height, width), np.float32)
-    pixel_map[: full.shape[0], : full.shape[1]] = full[:height, :width]
+    delta = deltaE_ciede2000(lab_ref, lab_cand)
     return Detection(
         "color_shift",
         float(tile_delta.mean()),
-        pixel_map,
+        HeatMap(delta, block, (height, width)),
         sort_and_cap(items, max_findings),
         {
             "mean": float(tile_delta.mean()),

@@ -14,6 +14,7 @@ from ._base import (
     sort_and_cap,
     validate_images,
 )
+from ._heatmap import HeatMap
 
 # Faces are searched on a copy whose long side is at most this (pixels): the
 # Haar cascade is slow on 20 MP, and a face needs only ~24 px to be found.
@@ -85,11 +86,11 @@ def detect_face_alteration(
         minNeighbors=5,
         minSize=(min_face, min_face),
     )
-    pixel_map = np.zeros((height, width), np.float32)
     if len(faces) == 0:
-        return Detection("face_alteration", 0.0, pixel_map, (), {"faces": 0})
+        return Detection("face_alteration", 0.0, HeatMap.blank(an.shape), (), {"faces": 0})
     overall = 1.0 - structural_similarity(ref, cand)
     items = []
+    boxes = []
     best = 0.0
     for fx, fy, fw, fh in faces:
         face = 1.0 - structural_similarity(
@@ -103,8 +104,7 @@ def detect_face_alteration(
             min(round(fw / scale), width - int(fx / scale)),
             min(round(fh / scale), height - int(fy / scale)),
         )
-        x, y, w, h = bbox
-        pixel_map[y : y + h, x : x + w] = ratio
+        boxes.append((bbox, float(ratio)))
         severity = severity_of(ratio, info, warning, critical)
         if severity is None:
             continue
@@ -116,7 +116,7 @@ def detect_face_alteration(
     return Detection(
         "face_alteration",
         float(best),
-        pixel_map,
+        HeatMap.blank(an.shape, boxes),
         sort_and_cap(items, max_findings),
         {"faces": len(faces), "image_dissimilarity": overall},
     )

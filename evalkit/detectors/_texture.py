@@ -230,8 +230,8 @@ def _overshoot(an, bbox, window: int) -> float:
     import cv2
 
     x, y, w, h = bbox
-    ref = an.luma("reference")[y : y + h, x : x + w]
-    cand = an.luma("candidate")[y : y + h, x : x + w]
+    ref = an.luma("reference", slice(y, y + h))[:, x : x + w]
+    cand = an.luma("candidate", slice(y, y + h))[:, x : x + w]
     kernel = np.ones((window, window), np.uint8)
     above = cand - cv2.dilate(ref, kernel)
     below = cv2.erode(ref, kernel) - cand

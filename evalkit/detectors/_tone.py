@@ -17,6 +17,7 @@ from ._base import (
     tile_mean,
     validate_images,
 )
+from ._heatmap import HeatMap
 
 
 def detect_highlight_clipping(
@@ -79,11 +80,10 @@ def detect_highlight_clipping(
     validate_images(reference, candidate, noisy)
     check_positive(tile=tile, clip_level=clip_level, reference_below=reference_below)
     an = analysis(reference, candidate, noisy, tile)
-    newly = _solid(an.extreme("candidate", "max") >= clip_level) & (
-        an.extreme("reference", "max") < reference_below
-    )
+    newly = _solid(an.brightest("candidate", np.greater_equal, clip_level))
+    newly &= an.brightest("reference", np.less, reference_below)
     if noisy is not None:
-        newly &= ~_mostly(an.extreme("noisy", "max") >= clip_level)
+        newly &= ~_mostly(an.brightest("noisy", np.greater_equal, clip_level))
     return _clipping_detection(
         "highlight_clipping", "blown out to white", newly, an, min_tile_fraction, min_pixels,
         (info, warning, critical), max_findings,
@@ -123,11 +123,10 @@ def detect_shadow_clipping(
     validate_images(reference, candidate, noisy)
     check_positive(tile=tile, clip_level=clip_level, reference_above=reference_above)
     an = analysis(reference, candidate, noisy, tile)
-    newly = _solid(an.extreme("candidate", "max") <= clip_level) & (
-        an.extreme("reference", "max") > reference_above
-    )
+    newly = _solid(an.brightest("candidate", np.less_equal, clip_level))
+    newly &= an.brightest("reference", np.greater, reference_above)
     if noisy is not None:
-        newly &= ~_mostly(an.extreme("noisy", "max") <= clip_level)
+        newly &= ~_mostly(an.brightest("noisy", np.less_equal, clip_level))
     return _clipping_detection(
         "shadow_clipping", "crushed to black", newly, an, min_tile_fraction, min_pixels,
         (info, warning, critical), max_findings,
@@ -183,7 +182,7 @@ def _clipping_detection(name, words, newly, an, min_tile_fraction, min_pixels, l
     return Detection(
         name,
         score,
-        newly.astype(np.float32),
+        HeatMap.of_pixels(newly) if score > 0 else HeatMap.blank(an.shape),
         sort_and_cap(items, cap),
         {"newly_clipped_fraction": score, "warning": levels[1], "critical": levels[2]},
     )
