@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .detectors import (
+    Detection,
     collect_findings,
     detect_color_shift,
     detect_highlight_clipping,
@@ -98,12 +99,52 @@ def inspect(
       into other text is a ``text_hallucination``; where the noisy shot cannot be
       read, the output's reading is marked unverifiable, never taken as truth.
     """
-    import cv2
-
     noisy_image, noisy_name = as_image(noisy, "noisy")
     candidate_image, candidate_name = as_image(candidate, "candidate")
     check_same_size(noisy_image, candidate_image, names=(noisy_name, candidate_name))
-    settings = settings or {}
+    detections = _detections(noisy_image, candidate_image, settings or {})
+    profile = estimate_noise_profile(noisy_image)
+    residual = analyze_residual(noisy_image, candidate_image, profile=profile)
+    findings = collect_findings(detections) + _detail_removed(residual, noisy_image.shape[:2])
+
+    entries: list[dict[str, Any]] = []
+    text_metrics: dict[str, float | None] = {}
+    if text:
+        entries, text_findings, text_metrics = _check_text_blind(
+            noisy_image, candidate_image, engine
+        )
+        findings += text_findings
+    findings = sorted(
+        (_without_reference(f) for f in findings), key=lambda f: -Severity(f.severity).rank
+    )
+    metrics = {
+        "noise_sigma": float(np.mean(residual.noise_sigma)),
+        "removed_sigma": float(np.mean(residual.removed_sigma)),
+        "removed_fraction": residual.removed_fraction,
+        "removed_structure": residual.structure_correlation,
+        **text_metrics,
+    }
+    # Painted last: a full-frame plane per map (80 MB each at 20 MP) is not
+    # held while the text is read.
+    maps = {d.detector: display_map(d.map) for d in detections if d.heat is not None}
+    maps["detail_loss"] = display_map(residual.detail_map)
+    return ScoreResult(
+        metrics=metrics,
+        findings=findings,
+        text=entries,
+        alignment=None,
+        maps=maps,
+        noise={"profile": profile.to_dict(), "removed": residual.to_dict()},
+        mode="no reference",
+    )
+
+
+def _detections(
+    noisy_image: np.ndarray, candidate_image: np.ndarray, settings: Mapping[str, Any]
+) -> list[Detection]:
+    """The blind detectors and, on both images blurred by :data:`TONE_BLUR_SIGMA`,
+    the tone, colour and clipping ones; the blurred copies are dropped on return."""
+    import cv2
 
     def blurred(image):
         return cv2.GaussianBlur(image, (0, 0), TONE_BLUR_SIGMA)
@@ -124,38 +165,7 @@ def inspect(
         detect_color_shift(noisy_tones, candidate_tones, **settings.get("color_shift", {})),
     ]
     clear_cache()
-    profile = estimate_noise_profile(noisy_image)
-    residual = analyze_residual(noisy_image, candidate_image, profile=profile)
-    findings = collect_findings(detections) + _detail_removed(residual, noisy_image.shape[:2])
-    maps = {d.detector: d.map for d in detections if d.map is not None}
-    maps["detail_loss"] = residual.detail_map
-
-    entries: list[dict[str, Any]] = []
-    text_metrics: dict[str, float | None] = {}
-    if text:
-        entries, text_findings, text_metrics = _check_text_blind(
-            noisy_image, candidate_image, engine
-        )
-        findings += text_findings
-    findings = sorted(
-        (_without_reference(f) for f in findings), key=lambda f: -Severity(f.severity).rank
-    )
-    metrics = {
-        "noise_sigma": float(np.mean(residual.noise_sigma)),
-        "removed_sigma": float(np.mean(residual.removed_sigma)),
-        "removed_fraction": residual.removed_fraction,
-        "removed_structure": residual.structure_correlation,
-        **text_metrics,
-    }
-    return ScoreResult(
-        metrics=metrics,
-        findings=findings,
-        text=entries,
-        alignment=None,
-        maps={name: display_map(plane) for name, plane in maps.items()},
-        noise={"profile": profile.to_dict(), "removed": residual.to_dict()},
-        mode="no reference",
-    )
+    return detections
 
 
 def _detail_removed(residual, shape: tuple[int, int]) -> list[Finding]:
