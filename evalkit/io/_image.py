@@ -151,7 +151,8 @@ def to_codes(image: np.ndarray, *, bit_depth: int = 8) -> np.ndarray:
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
     peak = 255 if bit_depth == 8 else 65535
-    image = np.asarray(image)
+    shape = np.shape(image)
+    image = np.atleast_1d(image)  # a single value is a strip of one
     codes = np.empty(image.shape, np.uint8 if bit_depth == 8 else np.uint16)
     # A strip of rows at a time through one float buffer: three float copies of
     # a 20 MP frame (clip, scale, round) would take 0.7 GB.
@@ -159,7 +160,7 @@ def to_codes(image: np.ndarray, *, bit_depth: int = 8) -> np.ndarray:
         part = np.clip(image[top : top + _CODE_ROWS], 0.0, 1.0)
         part *= peak
         codes[top : top + _CODE_ROWS] = np.rint(part, out=part)
-    return codes
+    return codes.reshape(shape)
 
 
 def check_same_size(
