@@ -428,12 +428,69 @@ def _parse_thresholds(items: list[str]) -> dict[str, float]:
 
 
 @app.command()
+def denoise(
+    noisy: Annotated[Path, typer.Argument(help="The noisy photo.")],
+    output: Annotated[Path, typer.Argument(help="Where to write the output (.png or .tif).")],
+    denoiser: Annotated[
+        str, typer.Option("--denoiser", "-d", help="Registered denoiser (see: evalkit denoisers).")
+    ],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="KEY=VALUE parameter, the value read as TOML (repeatable)."
+        ),
+    ] = None,
+    bit_depth: Annotated[int, typer.Option(help="Bits per channel of the output: 8 or 16.")] = 16,
+) -> None:
+    """Denoise one photo with a registered denoiser, to score it with: evalkit score."""
+    from .denoisers import make_denoiser
+    from .io import load_image, save_image
+
+    with _user_errors():
+        params = _parse_params(param or [])
+        built = make_denoiser(denoiser, **params)
+        image = load_image(noisy)
+        if bit_depth not in (8, 16):
+            raise EvalkitError(f"--bit-depth must be 8 or 16, got {bit_depth}")
+        save_image(output, built.denoise(image), bit_depth=bit_depth)
+    typer.echo(f"wrote {output}")
+
+
+def _parse_params(items: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` strings -> parameters; a value that is not TOML stays a string."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    params = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise EvalkitError(f"--param expects KEY=VALUE, got {item!r}")
+        try:
+            value = tomllib.loads(f"value = {raw}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        params[key.strip()] = value
+    return params
+
+
+@app.command()
 def denoisers() -> None:
-    """List the registered denoisers."""
+    """List the registered denoisers, whether each is available here, and how to make it so."""
     from .denoisers import DENOISERS
 
+    typer.echo(f"{'name':18} {'available':9} summary")
     for spec in DENOISERS:
-        typer.echo(f"{spec.name:18} {spec.summary}{'  (slow, opt-in)' if spec.slow else ''}")
+        missing = getattr(spec, "missing", tuple)()  # a plugin's spec may predate the field
+        hint = ""
+        if missing:
+            install = getattr(spec, "install", "") or f"pip install {' '.join(missing)}"
+            hint = f"  (needs {', '.join(missing)}: {install})"
+        slow = "  (slow, opt-in)" if spec.slow else ""
+        available = "no" if missing else "yes"
+        typer.echo(f"{spec.name:18} {available:9} {spec.summary}{slow}{hint}")
 
 
 @app.command()

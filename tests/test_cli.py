@@ -150,3 +150,56 @@ def test_installed_console_script_runs(tmp_path, smooth_image):
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["metrics"]["ssim"] > 0.9
+
+
+def test_denoisers_say_which_are_available_and_how_to_install_the_rest(monkeypatch):
+    from evalkit.denoisers import DENOISERS, DenoiserSpec
+
+    DENOISERS.names()  # plugins discovered before one is added by hand
+    needs = DenoiserSpec(
+        "needs_x",
+        "evalkit_no_such_module:f",
+        "a plugin's denoiser",
+        requires=("evalkit_no_such_module",),
+        install="pip install evalkit-x",
+    )
+    monkeypatch.setitem(DENOISERS._specs, "needs_x", needs)
+    result = runner.invoke(app, ["denoisers"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert lines["gaussian"].split()[1] == "yes"
+    assert lines["needs_x"].split()[1] == "no"
+    assert "needs evalkit_no_such_module: pip install evalkit-x" in lines["needs_x"]
+
+
+def test_denoise_then_score_is_the_one_photo_workflow(tmp_path, smooth_image, rng):
+    noisy = save_image(
+        tmp_path / "noisy.png",
+        np.clip(smooth_image + rng.normal(0, 0.05, smooth_image.shape), 0, 1),
+    )
+    ref = save_image(tmp_path / "ref.png", smooth_image)
+    out = tmp_path / "out.png"
+    args = ["denoise", str(noisy), str(out), "-d", "gaussian", "-p", "sigma=1.5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    score = runner.invoke(app, ["score", "--ocr", "none", "--json", str(ref), str(out)])
+    before = runner.invoke(app, ["score", "--ocr", "none", "--json", str(ref), str(noisy)])
+    assert (
+        json.loads(score.output)["metrics"]["psnr"] > json.loads(before.output)["metrics"]["psnr"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["-d", "gaussian", "-p", "sigma"], "--param expects KEY=VALUE"),
+        (["-d", "gaussian", "-p", "radius=2"], "denoiser 'gaussian'"),
+        (["-d", "gausian"], "did you mean 'gaussian'"),
+        (["-d", "checkpoint", "-p", "path=missing.pth"], "missing.pth does not exist"),
+    ],
+)
+def test_denoise_mistakes_are_one_line_and_exit_2(tmp_path, smooth_image, extra, words):
+    noisy = save_image(tmp_path / "noisy.png", smooth_image)
+    result = runner.invoke(app, ["denoise", str(noisy), str(tmp_path / "out.png"), *extra])
+    assert result.exit_code == 2
+    assert words in result.output and len(result.output.strip().splitlines()) == 1

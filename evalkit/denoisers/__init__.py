@@ -29,7 +29,14 @@ for _spec in (
     DenoiserSpec("tv", f"{_CLASSIC}:denoise_tv", "total variation, Chambolle (scikit-image)"),
     DenoiserSpec("wavelet", f"{_CLASSIC}:denoise_wavelet", "wavelet BayesShrink (scikit-image)"),
     DenoiserSpec("opencv_nlm", f"{_CLASSIC}:denoise_opencv_nlm", "fast non-local means (OpenCV)"),
-    DenoiserSpec("bm3d", f"{_CLASSIC}:denoise_bm3d", "BM3D (optional package)", slow=True),
+    DenoiserSpec(
+        "bm3d",
+        f"{_CLASSIC}:denoise_bm3d",
+        "BM3D (optional package)",
+        slow=True,
+        requires=("bm3d",),
+        install="pip install 'evalkit[bm3d]'",
+    ),
     DenoiserSpec(
         "dncnn", "evalkit.denoisers._learned:denoise_dncnn", "evalkit's residual CNN (learned)"
     ),
@@ -39,12 +46,30 @@ for _spec in (
         "residual CNN tuned to over-sharpen (shows AI artefacts)",
     ),
     DenoiserSpec(
+        "oidn",
+        "evalkit.denoisers._oidn:OidnDenoiser",
+        "Intel Open Image Denoise (AI, trained on renders)",
+        requires=("pyoidn",),
+        install="pip install 'evalkit[oidn]'",
+    ),
+    DenoiserSpec(
+        "checkpoint",
+        "evalkit.denoisers._checkpoint:CheckpointDenoiser",
+        "a published network's weights (DnCNN, NAFNet, SCUNet...; spandrel)",
+        requires=("spandrel",),
+        install="pip install spandrel",
+    ),
+    DenoiserSpec(
         "torch_model",
         "evalkit.denoisers._torch:TorchModelDenoiser",
         "a PyTorch model file (TorchScript or state_dict)",
     ),
     DenoiserSpec(
-        "onnx_model", "evalkit.denoisers._onnx:OnnxModelDenoiser", "an ONNX model (ONNX Runtime)"
+        "onnx_model",
+        "evalkit.denoisers._onnx:OnnxModelDenoiser",
+        "an ONNX model (ONNX Runtime)",
+        requires=("onnxruntime",),
+        install="pip install onnxruntime",
     ),
     DenoiserSpec("command", "evalkit.denoisers._command:CommandDenoiser", "an external program"),
     DenoiserSpec("folder", "evalkit.denoisers._folder:FolderDenoiser", "precomputed outputs"),

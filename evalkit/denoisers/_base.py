@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,12 +59,23 @@ class DenoiserSpec:
         One line for listings.
     slow : bool
         True for denoisers too slow for a default run (BM3D); they are opt-in.
+    requires : tuple of str
+        Modules the denoiser imports beyond evalkit's own dependencies
+        (``("pyoidn",)``); listed as missing until they are importable.
+    install : str
+        The command that installs them, shown with a missing denoiser.
     """
 
     name: str
     target: str
     summary: str = ""
     slow: bool = False
+    requires: tuple[str, ...] = ()
+    install: str = ""
+
+    def missing(self) -> tuple[str, ...]:
+        """The modules of :attr:`requires` not importable here (none are imported)."""
+        return tuple(module for module in self.requires if importlib.util.find_spec(module) is None)
 
 
 DENOISERS: Registry[DenoiserSpec] = Registry("denoiser", "evalkit.denoisers")

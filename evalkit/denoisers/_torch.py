@@ -13,7 +13,7 @@ from .._registry import load_target
 from ..errors import DenoiserError
 from ._tiling import TiledModel
 
-__all__ = ["TorchModelDenoiser", "resolve_torch_device"]
+__all__ = ["TorchModelDenoiser", "forward_torch", "resolve_torch_device"]
 
 
 @dataclass(frozen=True)
@@ -99,13 +99,7 @@ class TorchModelDenoiser(TiledModel):
         )
 
     def _forward(self, array: np.ndarray) -> np.ndarray:
-        import torch
-
-        with torch.inference_mode():
-            output = self.model(torch.from_numpy(array).to(self.device))
-        if not isinstance(output, torch.Tensor):
-            return output  # refused, with its type, by TiledModel._run
-        return output.float().cpu().numpy()
+        return forward_torch(self.model, array, self.device)
 
     def _load(self, device):
         import torch
@@ -141,6 +135,21 @@ class TorchModelDenoiser(TiledModel):
                 f"{self.name}: {path} does not fit {self.architecture}: {str(exc).splitlines()[0]}"
             ) from None
         return model
+
+
+def forward_torch(model, array: np.ndarray, device) -> np.ndarray:
+    """One inference pass of ``model`` on a float32 (N, C, H, W) array, back as float32.
+
+    A model that returns something other than a tensor gets it back unchanged,
+    for :class:`~evalkit.denoisers._tiling.TiledModel` to refuse with its type.
+    """
+    import torch
+
+    with torch.inference_mode():
+        output = model(torch.from_numpy(array).to(device))
+    if not isinstance(output, torch.Tensor):
+        return output
+    return output.float().cpu().numpy()
 
 
 def resolve_torch_device(device: str):
