@@ -328,9 +328,9 @@ def _report_sigma(sigma: np.ndarray, *, grey: bool, source: str) -> None:
     text = ", ".join(f"{255 * value:.2f}/255" for value in values)
     low, high = TRAINED_SIGMA
     outside = any(not low <= value <= high for value in values)
-    note = " (outside the trained range 0-75/255)" if outside else ""
+    note = "; outside the trained range 0-75/255" if outside else ""
     model = "grey model per channel" if grey else "RGB model"
-    print(f"{PROGRAM}: sigma {text} ({source}, {model}){note}", file=sys.stderr)
+    print(f"{PROGRAM}: sigma {text} ({source}, {model}{note})", file=sys.stderr)
 
 
 if __name__ == "__main__":
