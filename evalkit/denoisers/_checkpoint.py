@@ -41,7 +41,8 @@ class CheckpointDenoiser(TiledModel):
         frameworks save them.
     tile : int or None, optional
         Tile side in pixels; ``None`` runs whole images at once (memory grows
-        with the image). Rounded to the network's size multiple.
+        with the image). Rounded down to the network's size multiple (and
+        ``overlap`` up to it).
     overlap : int, optional
         Pixels shared by neighbouring tiles. Blending is exact for a network
         whose receptive-field radius is at most ``overlap // 4`` (17 px for
@@ -64,9 +65,10 @@ class CheckpointDenoiser(TiledModel):
     Notes
     -----
     A greyscale network (one channel in and out, like KAIR's DnCNN) is applied
-    to R, G and B separately, as a batch of three: the usual way to run a
-    grey denoiser on colour, which leaves the chroma noise to each channel's
-    own pass rather than mixing it into luma. Only networks that keep the size
+    to R, G and B separately: the usual way to run a grey denoiser on colour,
+    which leaves the chroma noise to each channel's own pass rather than
+    mixing it into luma. A network that takes a noise level as well (DRUNet)
+    gets the one spandrel gives it (15/255 for DRUNet). Only networks that keep the size
     (scale 1) with one or three channels are denoisers here; a super-resolution
     or inpainting checkpoint is refused with what spandrel says it is.
     """
@@ -85,19 +87,22 @@ class CheckpointDenoiser(TiledModel):
     multiple: int = field(default=1, init=False)
 
     def __post_init__(self):
+        import torch
+
         descriptor, digest = load_checkpoint(self.path, name=self.name)
         device = resolve_torch_device(self.device)
+        # A U-Net that halves its input k times needs sides in multiples of 2**k:
+        # tiles and their overlap are rounded to the network's own multiple.
         multiple = int(descriptor.size_requirements.multiple_of)
-        tile = self.tile
-        if tile is not None:
-            tile = max(multiple, tile // multiple * multiple)
-        object.__setattr__(self, "tile", tile)
+        if self.tile is not None:
+            object.__setattr__(self, "tile", max(multiple, self.tile // multiple * multiple))
+        object.__setattr__(self, "overlap", -(-self.overlap // multiple) * multiple)
         object.__setattr__(self, "multiple", multiple)
         self._check_options()
         # channels-last runs these convolutions 1.45x faster on the CPU (measured
         # on DnCNN-17); the values agree with the default layout to float rounding.
-        model = descriptor.model.to(device).eval().to(memory_format=_channels_last())
-        object.__setattr__(self, "_model", model)
+        descriptor.model.to(device).eval().to(memory_format=torch.channels_last)
+        object.__setattr__(self, "_descriptor", descriptor)
         object.__setattr__(self, "_grey", descriptor.input_channels == 1)
         object.__setattr__(self, "device", str(device))
         object.__setattr__(self, "architecture", descriptor.architecture.name)
@@ -118,18 +123,13 @@ class CheckpointDenoiser(TiledModel):
         )
 
     def _forward(self, array: np.ndarray) -> np.ndarray:
+        # Through spandrel's descriptor, not the bare module: some architectures
+        # add inputs of their own (DRUNet a noise-level plane) and take one image
+        # per call, so a grey network's three planes go one at a time.
         if not self._grey:
-            return forward_torch(self._model, array, self.device)
-        _, channels, height, width = array.shape
-        planes = array.reshape(channels, 1, height, width)
-        output = forward_torch(self._model, planes, self.device)
-        return output.reshape(array.shape) if output.shape == planes.shape else output
-
-
-def _channels_last():
-    import torch
-
-    return torch.channels_last
+            return forward_torch(self._descriptor, array, self.device)
+        planes = [forward_torch(self._descriptor, array[:, [c]], self.device) for c in range(3)]
+        return np.concatenate(planes, axis=1)
 
 
 def load_checkpoint(path: str | Path, *, name: str = "checkpoint"):

@@ -14,6 +14,7 @@ pytest.importorskip("spandrel")
 
 from spandrel.architectures.Compact import Compact  # noqa: E402
 from spandrel.architectures.DnCNN import DnCNN  # noqa: E402
+from spandrel.architectures.DRUNet import DRUNet  # noqa: E402
 
 from evalkit.denoisers._checkpoint import CheckpointDenoiser  # noqa: E402
 
@@ -95,6 +96,31 @@ def test_colour_safetensors_network_equals_its_module(tmp_path):
     out = CheckpointDenoiser(path, tile=None, device="cpu").denoise(image)
     assert out.shape == image.shape and out.dtype == np.float32
     np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_a_unet_with_a_noise_plane_of_its_own_runs_at_any_size(tmp_path, channels):
+    """DRUNet halves its input three times (sides in multiples of 8) and takes a
+    noise-level plane that spandrel adds: what the adapter must go through
+    spandrel for. Odd sizes are padded; a grey one runs on each channel."""
+    import spandrel
+
+    torch.manual_seed(0)
+    module = DRUNet(in_nc=channels + 1, out_nc=channels, nc=[4, 8, 8, 8], nb=2).eval()
+    path = tmp_path / "drunet.pth"
+    torch.save(module.state_dict(), path)
+    image = np.random.default_rng(2).random((40, 48, 3), dtype=np.float32)
+    denoiser = CheckpointDenoiser(path, tile=None, device="cpu")
+    assert denoiser.architecture == "DRUNet" and denoiser.params["multiple"] == 8
+    assert CheckpointDenoiser(path, tile=100, overlap=30, device="cpu").params["overlap"] == 32
+    descriptor = spandrel.ModelLoader("cpu").load_from_file(path)
+    planes = image.transpose(2, 0, 1)[None] if channels == 3 else image.transpose(2, 0, 1)[:, None]
+    with torch.inference_mode():
+        expected = [descriptor(torch.from_numpy(p.copy())[None]) for p in planes]
+    expected = np.concatenate([e.numpy() for e in expected], axis=1)[0].transpose(1, 2, 0)
+    np.testing.assert_allclose(denoiser.denoise(image), expected, atol=1e-5)
+    # Odd sides are mirrored up to the multiple and cropped back.
+    assert denoiser.denoise(image[:37, :45]).shape == (37, 45, 3)
 
 
 def test_weights_under_a_training_key_are_found(tmp_path, kair_dncnn):
