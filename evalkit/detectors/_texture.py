@@ -27,6 +27,11 @@ from ._base import (
 )
 
 _BAND_WORDS = {"fine": "fine-grained", "mid": "coarse, weave-like"}
+#: Excess texture up to this multiple of the noisy shot's own (in amplitude) is
+#: what the input's noise explains, tile statistics being estimates: the
+#: finding then says noise was left in (an identity baseline, a network that
+#: does not touch camera noise) rather than that texture was invented.
+LEFTOVER_NOISE = 1.25
 
 
 def _flat_mask(stats_ref, flat_std: float) -> np.ndarray:
@@ -116,11 +121,18 @@ def detect_texture_hallucination(
         severity = visible_severity(severity_of(value, info, warning, critical), region)
         band = worse_band[region.tiles][np.argmax(score_map[region.tiles])]
         amplitude = float(np.sqrt(cand.energy[band][region.tiles].mean()))
-        message = (
-            f"the blank area at {fmt_bbox(region.bbox)} gained {_BAND_WORDS[band]} texture "
-            f"not in the reference (band-pass amplitude {amplitude * 255:.1f}/255, "
-            f"{value:.1f}x {basis})"
-        )
+        measured = f"band-pass amplitude {amplitude * 255:.1f}/255, {value:.1f}x {basis}"
+        if noisy is not None and value <= LEFTOVER_NOISE:
+            message = (
+                f"the blank area at {fmt_bbox(region.bbox)} keeps {_BAND_WORDS[band]} texture "
+                f"not in the reference, about as strong as the noise the noisy shot had there "
+                f"({measured}): noise left in rather than texture invented"
+            )
+        else:
+            message = (
+                f"the blank area at {fmt_bbox(region.bbox)} gained {_BAND_WORDS[band]} texture "
+                f"not in the reference ({measured})"
+            )
         items.append(
             (value, Finding("texture_hallucination", severity, value, region.bbox, message))
         )

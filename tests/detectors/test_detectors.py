@@ -172,6 +172,10 @@ def test_the_noisy_shot_itself_is_residual_noise_not_hallucination():
     assert not serious(collect_findings(detections))
     (residual,) = [d for d in detections if d.detector == "residual_noise"]
     assert residual.score == pytest.approx(1.0)
+    # What texture_hallucination notes on its blank areas is said to be the noise.
+    (texture,) = [d for d in detections if d.detector == "texture_hallucination"]
+    assert texture.findings
+    assert all("noise left in" in f.message for f in texture.findings)
 
 
 def test_a_one_pixel_shift_already_corrected_raises_no_warning():
@@ -231,6 +235,7 @@ def test_invented_texture_is_flagged_even_when_the_input_was_noisy():
     candidate[64:128, 32:96] += band_texture((64, 64), 0.03)[..., None]
     bad = serious(detect_texture_hallucination(reference, candidate, noisy=noisy).findings)
     assert len(bad) == 1 and overlaps(bad[0].bbox, (32, 64, 64, 64), min_share=0.9)
+    assert "gained" in bad[0].message and "noise left in" not in bad[0].message
 
 
 def test_gaussian_blur_of_fabric_is_detail_loss():
