@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench evaluate lint sample clean
+.PHONY: install demo test test-fast bench evaluate evaluate-ai lint sample clean
 
 install: $(STAMP)
 
@@ -36,6 +36,12 @@ bench: install
 # (PolyU crops and whole frames; about an hour on 2 cores with OCR).
 evaluate: install
 	$(BIN)/python scripts/evaluate_real_photos.py --frames --out reports/real-photos.csv
+
+# Real AI denoisers (oidn, FFDNet, KAIR's DnCNN...) over the same real pairs: an
+# evalkit run per folder into reports/ai-denoisers (docs/ai-denoisers.md).
+evaluate-ai: install
+	$(BIN)/python scripts/evaluate_ai_denoisers.py
+	$(BIN)/python scripts/evaluate_ai_denoisers.py --frames --ocr none
 
 lint: install
 	$(BIN)/ruff check evalkit tests scripts
