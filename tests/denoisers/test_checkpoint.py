@@ -171,15 +171,22 @@ def test_missing_file_and_wrong_suffix_are_explained(tmp_path):
         CheckpointDenoiser(other)
 
 
+# Peaks from /proc (VmHWM): Linux keeps ru_maxrss across exec, so a child of a
+# large pytest process would report the parent's peak.
 WHOLE_FRAME = """
-import json, resource, sys
+import json, re, sys
+from pathlib import Path
 import numpy as np
 from evalkit.denoisers import make_denoiser
+
+def high_water_kib():
+    return int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1))
+
 image = np.random.default_rng(0).random((3648, 5472, 3), dtype=np.float32)
 denoiser = make_denoiser("checkpoint", path=sys.argv[1], device="cpu")
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = high_water_kib()
 out = denoiser.denoise(image)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = high_water_kib()
 print(json.dumps({"shape": out.shape, "growth_mb": (peak - before) / 1024}))
 """
 
