@@ -189,6 +189,28 @@ def test_denoise_then_score_is_the_one_photo_workflow(tmp_path, smooth_image, rn
     )
 
 
+def test_denoise_with_the_ai_adapters_writes_what_score_reads(tmp_path, smooth_image, rng):
+    """oidn and a checkpoint (a tiny DnCNN saved as a plain state_dict) from the shell."""
+    pytest.importorskip("pyoidn")
+    torch = pytest.importorskip("torch")
+    from spandrel.architectures.DnCNN import DnCNN
+
+    torch.save(DnCNN(in_nc=3, out_nc=3, nc=8, nb=8, act_mode="R").state_dict(), tmp_path / "n.pth")
+    noisy = np.clip(smooth_image + rng.normal(0, 0.05, smooth_image.shape), 0, 1)
+    noisy_path = save_image(tmp_path / "noisy.png", noisy)
+    ref = save_image(tmp_path / "ref.png", smooth_image)
+    for name, params in (
+        ("oidn", ["-p", "quality='fast'"]),
+        ("checkpoint", ["-p", f"path={tmp_path / 'n.pth'}"]),
+    ):
+        out = tmp_path / f"{name}.png"
+        result = runner.invoke(app, ["denoise", str(noisy_path), str(out), "-d", name, *params])
+        assert result.exit_code == 0, result.output
+        score = runner.invoke(app, ["score", "--ocr", "none", "--json", str(ref), str(out)])
+        assert score.exit_code == 0, score.output
+        assert json.loads(score.output)["metrics"]["psnr"] > 15
+
+
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
