@@ -447,11 +447,11 @@ def denoise(
     from .io import load_image, save_image
 
     with _user_errors():
+        if bit_depth not in (8, 16):
+            raise EvalkitError(f"--bit-depth must be 8 or 16, got {bit_depth}")
         params = _parse_params(param or [])
         built = make_denoiser(denoiser, **params)
         image = load_image(noisy)
-        if bit_depth not in (8, 16):
-            raise EvalkitError(f"--bit-depth must be 8 or 16, got {bit_depth}")
         save_image(output, built.denoise(image), bit_depth=bit_depth)
     typer.echo(f"wrote {output}")
 

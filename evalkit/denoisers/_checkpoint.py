@@ -10,6 +10,7 @@ runs the module tile by tile and records what spandrel recognised.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,7 +159,8 @@ def load_checkpoint(path: str | Path, *, name: str = "checkpoint"):
     path = Path(path)
     if not path.is_file():
         raise DenoiserError(f"{name}: checkpoint {path} does not exist")
-    state = _read_weights(path, name)
+    data = path.read_bytes()  # read once: for the weights and for the digest
+    state = _read_weights(data, path, name)
     try:
         descriptor = spandrel.ModelLoader("cpu").load_from_state_dict(
             spandrel.canonicalize_state_dict(state)
@@ -171,23 +173,29 @@ def load_checkpoint(path: str | Path, *, name: str = "checkpoint"):
             "adapter with its architecture"
         ) from None
     except Exception as exc:  # an architecture's loader choking on odd shapes
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DenoiserError(f"{name}: cannot build the network in {path}: {first}") from None
+        raise DenoiserError(
+            f"{name}: cannot build the network in {path}: {_first_line(exc)}"
+        ) from None
     _check_is_denoiser(descriptor, path, name)
-    return descriptor, hashlib.sha256(path.read_bytes()).hexdigest()
+    return descriptor, hashlib.sha256(data).hexdigest()
 
 
-def _read_weights(path: Path, name: str) -> Mapping[str, Any]:
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _read_weights(data: bytes, path: Path, name: str) -> Mapping[str, Any]:
+    """The weights in ``data``, the bytes of ``path`` (whose suffix says the format)."""
     suffix = path.suffix.lower()
     try:
         if suffix == SAFETENSORS_SUFFIX:
-            from safetensors.torch import load_file
+            from safetensors.torch import load
 
-            state = load_file(str(path), device="cpu")
+            state = load(data)
         elif suffix in PICKLE_SUFFIXES:
             import torch
 
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         else:
             known = ", ".join((*PICKLE_SUFFIXES, SAFETENSORS_SUFFIX))
             raise DenoiserError(
@@ -197,9 +205,9 @@ def _read_weights(path: Path, name: str) -> Mapping[str, Any]:
     except DenoiserError:
         raise
     except Exception as exc:  # torch and safetensors raise many types for foreign bytes
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DenoiserError(
-            f"{name}: {path} is not a readable checkpoint (damaged, or not weights): {first}"
+            f"{name}: {path} is not a readable checkpoint (damaged, or not weights): "
+            f"{_first_line(exc)}"
         ) from None
     if not isinstance(state, Mapping):
         raise DenoiserError(f"{name}: {path} holds a {type(state).__name__}, not a dict of weights")
