@@ -53,3 +53,12 @@ class Finding:
         data["severity"] = Severity(self.severity).value
         data["bbox"] = list(self.bbox) if self.bbox is not None else None
         return data
+
+
+def boxes_overlap(
+    a: tuple[int, int, int, int], b: tuple[int, int, int, int], share: float = 0.25
+) -> bool:
+    """True when boxes ``a`` and ``b`` (x, y, w, h, pixels) share ``share`` of the smaller one."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return w > 0 and h > 0 and w * h >= share * min(a[2] * a[3], b[2] * b[3])

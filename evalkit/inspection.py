@@ -26,10 +26,11 @@ from .detectors import (
 from .detectors._base import clear_cache, regions
 from .detectors._blind import (
     NO_REFERENCE,
+    detect_detail_loss_blind,
     detect_oversharpening_blind,
     detect_texture_hallucination_blind,
 )
-from .findings import Finding, Severity
+from .findings import Finding, Severity, boxes_overlap
 from .io import check_same_size
 from .noise import analyze_residual, estimate_noise_profile
 from .scoring import ImageLike, ScoreResult, as_image, display_map
@@ -88,12 +89,14 @@ def inspect(
 
     Notes
     -----
-    - Texture and sharpening: :func:`~evalkit.detectors.detect_texture_hallucination_blind`
-      and :func:`~evalkit.detectors.detect_oversharpening_blind`, noise-aware.
+    - Texture and sharpening: :func:`~evalkit.detectors._blind.detect_texture_hallucination_blind`
+      and :func:`~evalkit.detectors._blind.detect_oversharpening_blind`, noise-aware.
     - Tone, colour and clipping: the regular detectors, with the noisy shot
       blurred by :data:`TONE_BLUR_SIGMA` px standing in for the scene's tones
       (the output is blurred the same way for tone and colour).
-    - Removed part: :func:`evalkit.noise.analyze_residual`; detail removed is
+    - Detail: texture standing out of the noise that the output smoothed flat
+      (:func:`~evalkit.detectors._blind.detect_detail_loss_blind`), and edges
+      removed with the noise (:func:`evalkit.noise.analyze_residual`), both
       reported as ``detail_loss``.
     - Text: read on the noisy shot; a confident reading that the output turns
       into other text is a ``text_hallucination``; where the noisy shot cannot be
@@ -105,7 +108,8 @@ def inspect(
     detections = _detections(noisy_image, candidate_image, settings or {})
     profile = estimate_noise_profile(noisy_image)
     residual = analyze_residual(noisy_image, candidate_image, profile=profile)
-    findings = collect_findings(detections) + _detail_removed(residual, noisy_image.shape[:2])
+    findings = collect_findings(detections)
+    findings += _detail_removed(residual, noisy_image.shape[:2], findings)
 
     entries: list[dict[str, Any]] = []
     text_metrics: dict[str, float | None] = {}
@@ -127,7 +131,8 @@ def inspect(
     # Painted last: a full-frame plane per map (80 MB each at 20 MP) is not
     # held while the text is read.
     maps = {d.detector: display_map(d.map) for d in detections if d.heat is not None}
-    maps["detail_loss"] = display_map(residual.detail_map)
+    # Both kinds of detail loss, in [0, 1]: texture flattened, edges taken with the noise.
+    maps["detail_loss"] = np.maximum(maps["detail_loss"], display_map(residual.detail_map))
     return ScoreResult(
         metrics=metrics,
         findings=findings,
@@ -157,6 +162,7 @@ def _detections(
         detect_oversharpening_blind(
             noisy_image, candidate_image, **settings.get("oversharpening", {})
         ),
+        detect_detail_loss_blind(noisy_image, candidate_image, **settings.get("detail_loss", {})),
         detect_highlight_clipping(
             noisy_tones, candidate_image, **settings.get("highlight_clipping", {})
         ),
@@ -168,8 +174,17 @@ def _detections(
     return detections
 
 
-def _detail_removed(residual, shape: tuple[int, int]) -> list[Finding]:
-    """``detail_loss`` findings where the removed part lines up with image structure."""
+def _detail_removed(residual, shape: tuple[int, int], found: list[Finding]) -> list[Finding]:
+    """``detail_loss`` findings where the removed part lines up with image structure.
+
+    A region already in ``found`` as flattened texture (a warning or critical)
+    is not reported twice.
+    """
+    flattened = [
+        f.bbox
+        for f in found
+        if f.detector == "detail_loss" and f.bbox and f.severity != Severity.INFO
+    ]
     # Any denoiser takes a little detail with the noise somewhere; a warning needs
     # the removed part as a whole to follow the image, as a blur's does.
     overall = residual.structure_correlation
@@ -182,7 +197,7 @@ def _detail_removed(residual, shape: tuple[int, int]) -> list[Finding]:
     correlation = np.pad(residual.tile_correlation, pad)
     findings = []
     for region in regions(detail_tiles, residual.tile, shape):
-        if region.area_fraction < 0.01:
+        if region.area_fraction < 0.01 or any(boxes_overlap(region.bbox, b) for b in flattened):
             continue
         rho = float(correlation[region.tiles].mean())
         findings.append(

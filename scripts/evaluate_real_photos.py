@@ -42,6 +42,7 @@ import evalkit
 import evalkit.ocr
 from evalkit.datasets import load_dataset_dir
 from evalkit.denoisers import make_denoiser
+from evalkit.findings import boxes_overlap
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-pairs"
 
@@ -636,11 +637,7 @@ class InjectedRow:
 
 def overlaps(a: BBox, b: BBox) -> bool:
     """Whether boxes (x, y, w, h) share ≥ MIN_OVERLAP of the smaller one's area."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return False
-    return w * h >= MIN_OVERLAP * min(a[2] * a[3], b[2] * b[3])
+    return boxes_overlap(a, b, MIN_OVERLAP)
 
 
 def judge(findings, bbox: BBox, expected: frozenset[str], shape: tuple[int, ...]):

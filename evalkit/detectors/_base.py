@@ -188,7 +188,7 @@ class Analysis:
         self.noisy = noisy
         self._stats: dict[str, TileStats] = {}
         self._means: dict[tuple[str, int], np.ndarray] = {}
-        self._cross: dict[str, np.ndarray] = {}
+        self._cross: dict[tuple[str, str], np.ndarray] = {}
         self._clipped: np.ndarray | None = None
 
     def image(self, role: str) -> np.ndarray:
@@ -204,14 +204,28 @@ class Analysis:
     def stats(self, role: str) -> TileStats:
         """Mean squared band-pass value per tile and band, and the tile mean luma."""
         if role not in self._stats:
-            self._band_pass(("noisy",) if role == "noisy" else ("reference", "candidate"))
+            self._band_pass()
         return self._stats[role]
 
-    def cross(self, band: str) -> np.ndarray:
-        """Tile mean of reference band x candidate band (the cross-energy)."""
-        if band not in self._cross:
-            self._band_pass(("reference", "candidate"))
-        return self._cross[band]
+    def cross(self, band: str, role: str = "candidate") -> np.ndarray:
+        """Tile mean of reference band x ``role``'s band (the cross-energy)."""
+        if (role, band) not in self._cross:
+            self._band_pass()
+        return self._cross[(role, band)]
+
+    def unexplained(self, role: str, band: str) -> np.ndarray:
+        """Tile energy of ``role``'s band that no multiple of the reference's band explains.
+
+        The residual of the least-squares fit of ``role``'s band on the
+        reference's, per tile: ``E_role - cross**2 / E_reference``. Noise and
+        invented structure stay in it; the scene's own texture, kept, dimmed or
+        boosted, does not. Unlike the difference of the two energies it holds no
+        cross term between the scene's signal and the rest, which on a faint
+        gradient is as large as the noise it is meant to measure.
+        """
+        ref = self.stats("reference").energy[band]
+        cross = self.cross(band, role)
+        return np.maximum(self.stats(role).energy[band] - safe_ratio(cross * cross, ref), 0.0)
 
     def luma_mean(self, role: str, size: int) -> np.ndarray:
         """Mean luma over ``size``-pixel tiles (no band-pass work)."""
@@ -266,19 +280,21 @@ class Analysis:
         """Tile map (rows, cols) -> heat map of the frame, nearest tile."""
         return HeatMap(tile_map, self.tile, self.shape)
 
-    def _band_pass(self, roles: tuple[str, ...]) -> None:
-        """Tile statistics of ``roles`` (and for the pair their cross-energies), in strips.
+    def _band_pass(self) -> None:
+        """Tile statistics of every image, and their cross-energies with the reference.
 
-        Each strip of whole tile rows is blurred with :data:`_HALO` rows of
-        context on each side, so its band images equal the whole frame's there.
+        One pass in strips: each strip of whole tile rows is blurred with
+        :data:`_HALO` rows of context on each side, so its band images equal the
+        whole frame's there.
         """
         import cv2
 
+        roles = ("reference", "candidate") + (("noisy",) if self.noisy is not None else ())
         height, width = self.shape
         grid = (-(-height // self.tile), -(-width // self.tile))
         energy = {role: {band: np.empty(grid) for band in BANDS} for role in roles}
         means = {role: np.empty(grid) for role in roles}
-        cross = {band: np.empty(grid) for band in BANDS}
+        cross = {(role, band): np.empty(grid) for role in roles[1:] for band in BANDS}
         step = _strip_step(self.tile)
         for top in range(0, height, step):
             bottom = min(top + step, height)
@@ -295,15 +311,13 @@ class Analysis:
                 means[role][tiles] = tile_mean(y, self.tile)
                 for name, band in bands[role].items():
                     energy[role][name][tiles] = tile_mean(band * band, self.tile)
-            if len(roles) == 2:
-                for name in BANDS:
-                    product = bands["reference"][name] * bands["candidate"][name]
-                    cross[name][tiles] = tile_mean(product, self.tile)
+            for role, name in cross:
+                product = bands["reference"][name] * bands[role][name]
+                cross[(role, name)][tiles] = tile_mean(product, self.tile)
         for role in roles:
             self._stats[role] = TileStats(energy=energy[role], mean=means[role])
             self._means[(role, self.tile)] = means[role]
-        if len(roles) == 2:
-            self._cross.update(cross)
+        self._cross.update(cross)
 
 
 def _strip_step(size: int) -> int:

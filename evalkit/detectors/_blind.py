@@ -186,6 +186,111 @@ def detect_oversharpening_blind(
     )
 
 
+def detect_detail_loss_blind(
+    noisy: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    tile: int = 32,
+    texture_snr: float = 2.0,
+    texture_std: float = 0.02,
+    info: float = 0.5,
+    warning: float = 0.9,
+    critical: float = 0.95,
+    max_findings: int = 10,
+) -> Detection:
+    """Find texture the noisy shot shows plainly above its noise that the output flattened.
+
+    Per tile, the noisy shot's band-pass energy above its noise floor is the
+    scene's texture (signal); where it stands well out of the noise (signal at
+    least ``texture_snr`` times the noise energy, and ``texture_std`` in
+    amplitude), the output's projection onto the noisy band, over that signal,
+    is the texture kept. It is compared, as in
+    :func:`~evalkit.detectors.detect_detail_loss`, with what a Wiener filter
+    keeps at that signal-to-noise ratio (``snr / (1 + snr)`` of the amplitude,
+    per band): the loss is ``1 - kept / expected``. A denoiser that only
+    removes noise keeps such texture, because the noise hardly hides it; a
+    region smoothed flat (a blurred fabric, a "plastic" wall) loses it.
+    Texture at or below the noise is not judged: without a reference nobody
+    can say whether it was there.
+
+    Parameters
+    ----------
+    noisy, candidate : ndarray of shape (H, W, 3)
+        The noisy shot and the denoiser's output, float sRGB in [0, 1].
+    tile : int, optional
+        Tile side in pixels.
+    texture_snr : float, optional
+        Least signal-to-noise energy ratio (fine and mid bands together) of a
+        judged tile. At 2 the texture's amplitude is 1.4x the noise's: a Wiener
+        filter keeps 67 % of it, and any denoiser that sees it keeps most.
+    texture_std : float, optional
+        Least signal amplitude (RMS, [0, 1] units) of a judged tile: 0.02, five
+        8-bit levels, texture a viewer sees at 100 % (as ``detect_detail_loss``).
+    info, warning, critical : float, optional
+        Severity levels of the region's median loss. Without a reference the
+        noise is known only from the frame's flattest tiles, where a camera's
+        JPEG smooths it most: in textured tiles it is underestimated (2x in
+        amplitude on the PolyU door crop), so an honest denoise seems to lose
+        texture that was noise. OpenCV NLM (h = 4) measures at most 0.55 on the
+        PolyU crops and 0.74 on the whole frames, the reference itself 0.58.
+        A warning is a tenth of the texture left (0.9), a critical a twentieth:
+        a texture smoothed flat, while a partial smoothing is not told from an
+        honest one (``detect_detail_loss``, with a reference, does that).
+    max_findings : int, optional
+        Most findings returned, most severe first.
+
+    Returns
+    -------
+    Detection
+        ``score`` is the area-weighted mean loss over judged tiles; ``map`` the
+        loss per pixel (0 outside judged tiles).
+    """
+    validate_images(noisy, candidate, None)
+    check_positive(tile=tile, texture_snr=texture_snr, texture_std=texture_std)
+    shared = analysis(noisy, candidate, None, tile)
+    level = shared.stats("reference").mean
+    signal = np.zeros_like(level)
+    noise = np.zeros_like(level)
+    kept = np.zeros_like(level)
+    reachable = np.zeros_like(level)
+    for band in BANDS:
+        noisy_energy = shared.stats("reference").energy[band]
+        floor = _noise_floor(noisy_energy, level)
+        band_signal = np.maximum(noisy_energy - floor, 0.0)
+        snr = safe_ratio(band_signal, floor)
+        signal += band_signal
+        noise += floor
+        # The output's band projected on the noisy band: what it kept of the
+        # scene (leftover noise adds its small share, flattening takes it all).
+        kept += shared.cross(band)
+        reachable += band_signal * snr / (1.0 + snr)
+    judged = (signal >= texture_snr * noise) & (signal >= texture_std**2) & _unclipped(shared)
+    retention = np.clip(safe_ratio(kept, signal), 0.0, None)
+    expected = safe_ratio(reachable, signal)
+    loss = np.where(judged, 1.0 - np.minimum(1.0, safe_ratio(retention, expected)), 0.0)
+
+    items = []
+    for region in regions(loss >= info, shared.tile, shared.shape):
+        value = float(np.median(loss[region.tiles]))
+        severity = visible_severity(severity_of(value, info, warning, critical), region)
+        if severity is None:
+            continue
+        message = (
+            f"the texture at {fmt_bbox(region.bbox)}, plain above the noise in the noisy "
+            f"shot, was flattened: {float(np.median(retention[region.tiles])):.0%} of it is "
+            f"left where a good denoiser keeps {float(np.median(expected[region.tiles])):.0%} "
+            f"({NO_REFERENCE})"
+        )
+        items.append((value, Finding("detail_loss", severity, value, region.bbox, message)))
+    return Detection(
+        detector="detail_loss",
+        score=float(loss[judged].mean()) if judged.any() else 0.0,
+        heat=shared.upsample(loss),
+        findings=sort_and_cap(items, max_findings),
+        measures={"judged_fraction": float(judged.mean())},
+    )
+
+
 def _unclipped(shared) -> np.ndarray:
     """Per tile, True where the noisy shot's noise is whole (few pixels at a limit)."""
     clipped = shared.brightest("reference", np.greater_equal, 254.5 / 255)

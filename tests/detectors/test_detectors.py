@@ -238,6 +238,34 @@ def test_invented_texture_is_flagged_even_when_the_input_was_noisy():
     assert "gained" in bad[0].message and "noise left in" not in bad[0].message
 
 
+def _clean_shot_with_amplified_noise(gain, sigma=0.5 / 255):
+    """A blank wall shot at low ISO (noise ``sigma``) and an output with that noise x gain."""
+    rng = np.random.default_rng(3)
+    reference = _grey((192, 192), 0.5)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (192, 192, 3)).astype(np.float32), (0, 0), 0.7)
+    noise *= sigma / noise.std()
+    return reference, reference + noise, reference + gain * noise
+
+
+def test_noise_amplified_on_a_clean_shot_is_flagged_once_it_is_visible():
+    # Noise of 0.5 levels (RGB) amplified 6x: 3.3x the noise and over the
+    # visibility floor in luma, though under the old floor (1.5 levels a band) it
+    # read as "at most the noise". A critical needs it plain at a glance (twice
+    # the floor), so this stays a warning.
+    reference, noisy, candidate = _clean_shot_with_amplified_noise(6.0)
+    detection = detect_texture_hallucination(reference, candidate, noisy=noisy)
+    assert detection.score > detection.measures["critical"]
+    assert {f.severity for f in serious(detection.findings)} == {Severity.WARNING}
+
+
+def test_noise_amplified_on_a_clean_shot_below_visibility_is_info_only():
+    # 8x noise of 0.3 levels: a warning's ratio to the noise, seen by nobody.
+    reference, noisy, candidate = _clean_shot_with_amplified_noise(8.0, sigma=0.3 / 255)
+    detection = detect_texture_hallucination(reference, candidate, noisy=noisy)
+    assert detection.score > detection.measures["warning"]
+    assert detection.findings and not serious(detection.findings)
+
+
 def test_gaussian_blur_of_fabric_is_detail_loss():
     reference = _scene_with(fabric((96, 96)), (48, 48))
     candidate = cv2.GaussianBlur(reference, (0, 0), 2.0)

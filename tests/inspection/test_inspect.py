@@ -124,6 +124,20 @@ def test_a_blur_that_removes_detail_is_reported_as_detail_loss(desk):
     assert result.noise["removed"]["looks_like_noise"] is False
 
 
+@pytest.mark.parametrize("area", ["fabric", "grille"])
+def test_a_texture_smoothed_flat_is_detail_loss_there(desk, area):
+    import cv2
+
+    noisy, honest, regions = desk
+    x, y, w, h = regions[area]
+    flattened = honest.copy()
+    flattened[y : y + h, x : x + w] = cv2.GaussianBlur(honest, (0, 0), 4.0)[y : y + h, x : x + w]
+    flagged = [f for f in _serious(inspect(noisy, flattened, text=False), "detail_loss") if f.bbox]
+    assert any(_overlaps(f.bbox, regions[area]) for f in flagged)
+    assert any("plain above the noise" in f.message for f in flagged)
+    # The honest denoise of the same texture is not (test_honest_denoise_gets_no_warning).
+
+
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_real_noisy_shots_with_an_honest_denoise_get_no_critical_finding(shared_data):
