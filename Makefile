@@ -33,7 +33,7 @@ bench: install
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-only
 
 # False alarms and caught failures on the real photographs in ../shared/data
-# (PolyU crops and whole frames; about an hour on 2 cores with OCR).
+# (PolyU crops and whole frames; under an hour on 2 cores with OCR).
 evaluate: install
 	$(BIN)/python scripts/evaluate_real_photos.py --frames --out reports/real-photos.csv
 

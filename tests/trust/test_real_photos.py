@@ -18,6 +18,7 @@ import evalkit
 from evalkit.align._register import shift_image
 from evalkit.datasets import load_dataset_dir
 from evalkit.denoisers import make_denoiser
+from evalkit.findings import boxes_overlap
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -102,3 +103,44 @@ def test_an_invisible_perturbation_of_an_honest_output_moves_no_finding_up(crops
             if new:
                 alarms[(pair_id, mode)] = new
     assert alarms == {}
+
+
+def _most_textured_window(image: np.ndarray, size: int) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of the ``size``-px window with the most 2-6 px luma detail."""
+    import cv2
+
+    grey = image @ np.float32([0.299, 0.587, 0.114])
+    detail = (grey - cv2.GaussianBlur(grey, (0, 0), 3.0)) ** 2
+    energy = cv2.blur(detail, (size, size))
+    half = size // 2
+    inner = energy[half:-half, half:-half]
+    y, x = np.unravel_index(np.argmax(inner), inner.shape)
+    return int(x), int(y), size, size
+
+
+def test_a_real_texture_smoothed_to_nothing_is_caught_without_a_reference(crops):
+    import cv2
+
+    caught = []
+    for _pair_id, _reference, noisy, honest in crops:
+        x, y, w, h = box = _most_textured_window(noisy, 128)
+        flattened = honest.copy()
+        flattened[y : y + h, x : x + w] = cv2.GaussianBlur(honest, (0, 0), 8.0)[
+            y : y + h, x : x + w
+        ]
+        found = evalkit.inspect(noisy, flattened, text=False).findings
+        caught.append(
+            any(
+                f.detector == "detail_loss"
+                and f.severity.value != "info"
+                and f.bbox
+                and boxes_overlap(f.bbox, box)
+                for f in found
+            )
+        )
+    # Where the noisy shot shows texture plainly above its noise (most crops);
+    # the honest NLM of the same crops draws no warning (the test above).
+    print(
+        "texture smoothed to nothing, caught without a reference:", sum(caught), "of", len(caught)
+    )
+    assert sum(caught) >= 0.75 * len(caught), caught
