@@ -103,9 +103,10 @@ def detect_texture_hallucination(
         PolyU and 1.37 on a simulated ISO 3200 shot with a low ``h``. 1.6
         leaves room for the estimation error of a 32x32 tile; 3.0 is texture
         clearly visible at a glance. Measured on the PolyU real pairs (13 crops,
-        12 whole frames): the noisy shot itself 1.0, OpenCV NLM at most 1.44 on
-        crops where the excess is visible; the input's noise amplified 2x on
-        the flattest area 1.9-2.3.
+        12 whole frames): the noisy shot itself 1.0, OpenCV NLM up to 1.44 on
+        crops (up to 2.2 on frames, only where the excess is below
+        ``visible``); the input's noise amplified 2x on the flattest area
+        1.9-2.3.
     max_findings : int, optional
         At most this many regions are reported.
 
