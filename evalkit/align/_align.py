@@ -312,11 +312,14 @@ def align_reference(
             )
         )
         if applied:
-            exposure, warped = fit, fit.apply(warped)
+            # A resampled copy is ours to overwrite; the caller's reference (or a
+            # whole-pixel cut of it, a view) is not.
+            ours = not np.may_share_memory(warped, reference)
+            exposure, warped = fit, fit.apply(warped, out=warped if ours else None)
 
     residual, residual_max = None, None
     if method != "none":
-        shifts = tile_shifts(_in_box(noisy_grey, box), luma(warped))
+        shifts = tile_shifts(_in_box(noisy_grey, box), warped)
         if len(shifts) >= 3:  # fewer textured tiles cannot tell a residual from noise
             moves = np.array([s[4:6] for s in shifts])
             magnitudes = np.hypot(moves[:, 0], moves[:, 1])

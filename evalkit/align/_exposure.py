@@ -68,13 +68,18 @@ class ExposureFit:
     gain_sigma: tuple[float, float, float] = (0.0, 0.0, 0.0)
     offset_sigma: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
-    def apply(self, reference: np.ndarray) -> np.ndarray:
+    def apply(self, reference: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
         """Map a reference (H, W, 3) in [0, 1] onto the noisy shot's tones; float32,
-        clipped to [0, 1] as the camera clips the noisy shot."""
+        clipped to [0, 1] as the camera clips the noisy shot.
+
+        ``out`` (float32, the reference's shape, possibly the reference itself)
+        receives the result instead of a new array.
+        """
+        if out is None:
+            out = np.empty(reference.shape, np.float32)
         if self.model == "linear" or self.curve_x is None:
             # Interleaved channels (3x faster than channel views), in strips of rows
             # whose three passes run in the cache rather than over the whole frame.
-            out = np.empty(reference.shape, np.float32)
             gain, offset = np.float32(self.gain), np.float32(self.offset)
             for top in range(0, reference.shape[0], _APPLY_ROWS):
                 part = out[top : top + _APPLY_ROWS]
@@ -82,7 +87,6 @@ class ExposureFit:
                 part += offset
                 np.clip(part, 0.0, 1.0, out=part)
             return out
-        out = np.empty(reference.shape, np.float32)
         for c in range(3):
             out[..., c] = self.apply_channel(reference[..., c], c)
         return out

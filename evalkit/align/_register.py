@@ -329,14 +329,15 @@ def _taper(length: int, pad: int) -> np.ndarray:
 
 
 def tile_shifts(
-    noisy_grey: np.ndarray, aligned_grey: np.ndarray, *, grid: int = 3
+    noisy_grey: np.ndarray, aligned: np.ndarray, *, grid: int = 3
 ) -> list[tuple[int, int, int, int, float, float]]:
-    """Shifts still measured between two registered grey images, tile by tile.
+    """Shifts still measured between a registered image and the noisy shot, tile by tile.
 
-    Returns one ``(x, y, w, h, dx, dy)`` per textured tile of a ``grid`` x ``grid``
-    layout (tiles of at most 512 px, centred in their cells). Tiles without
-    texture in two directions are skipped (see :func:`_structure`): their
-    estimate would be noise.
+    ``aligned`` is grey (H, W) or RGB (H, W, 3); an RGB image's luma is made on
+    the tiles alone, not on the frame. Returns one ``(x, y, w, h, dx, dy)`` per
+    textured tile of a ``grid`` x ``grid`` layout (tiles of at most 512 px,
+    centred in their cells). Tiles without texture in two directions are
+    skipped (see :func:`_structure`): their estimate would be noise.
     """
     import cv2
 
@@ -349,21 +350,22 @@ def tile_shifts(
         for col in range(grid):
             y0 = int((row + 0.5) * height / grid - side / 2)
             x0 = int((col + 0.5) * width / grid - side / 2)
-            tiles.append((x0, y0, _structure(aligned_grey[y0 : y0 + side, x0 : x0 + side])))
-    weakest = np.array([t[2][0] for t in tiles])
+            grey = luma(aligned[y0 : y0 + side, x0 : x0 + side])
+            tiles.append((x0, y0, grey, _structure(grey)))
+    weakest = np.array([t[3][0] for t in tiles])
     floor = 0.25 * float(np.median(weakest))
     # A tile must have texture in both directions (no aperture problem: a tile of
     # parallel lines cannot tell a shift along them) and not be much flatter than
     # the typical tile, or its shift is mostly noise.
     textured = [
-        (x0, y0) for x0, y0, (low, high) in tiles if low > floor and low != 0 and low >= 0.1 * high
+        (x0, y0, grey)
+        for x0, y0, grey, (low, high) in tiles
+        if low > floor and low != 0 and low >= 0.1 * high
     ]
 
-    def measure(corner: tuple[int, int]) -> tuple[int, int, int, int, float, float]:
-        x0, y0 = corner
-        dx, dy = correlate_shift(
-            noisy_grey[y0 : y0 + side, x0 : x0 + side], aligned_grey[y0 : y0 + side, x0 : x0 + side]
-        )
+    def measure(tile: tuple[int, int, np.ndarray]) -> tuple[int, int, int, int, float, float]:
+        x0, y0, grey = tile
+        dx, dy = correlate_shift(noisy_grey[y0 : y0 + side, x0 : x0 + side], grey)
         return x0, y0, side, side, dx, dy
 
     # The tiles are independent and OpenCV, scipy.fft and BLAS release the GIL.

@@ -74,6 +74,17 @@ def test_shifted_brightened_reference_scores_within_0_2_db_of_the_ideal(scene, n
     assert ideal - naive > 2.0  # the unaligned score would have been far off
 
 
+@pytest.mark.parametrize(("dx", "dy"), [(2.0, -3.0), (1.3, -0.6)])
+def test_the_callers_reference_is_never_written_to(scene, noisy_of, dx, dy):
+    # A whole-pixel shift is a cut (a view of the reference), and the tone fit is
+    # applied in place only on a resampled copy.
+    reference = np.clip(render(H, W, matrix=rigid(dx, dy)) * 1.08 + 0.02, 0, 1)
+    before = reference.copy()
+    alignment = align_reference(reference, noisy_of(scene, sigma=0.02))
+    assert [c.applied for c in alignment.corrections] == [True, True]
+    np.testing.assert_array_equal(reference, before)
+
+
 def test_method_none_keeps_the_frame_and_only_matches_exposure(scene, noisy_of):
     noisy = noisy_of(scene)
     alignment = align_reference(scene * 0.9, noisy, method="none")
