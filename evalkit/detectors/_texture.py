@@ -126,6 +126,8 @@ def detect_texture_hallucination(
     # ratio), and could anyone see it (``visible``)? Folding the second into
     # the first's denominator hid texture that is plain on a clean low-ISO shot,
     # whose own noise is far below the visibility floor.
+    # The least allowance keeps the ratio finite where the noisy shot holds almost
+    # no noise: a quarter of the floor, 0.4 levels, about 8-bit rounding's own.
     least = (visible / 4) ** 2 if noisy is not None else visible**2
     ratios, excess_total = {}, np.zeros_like(ref.energy["fine"])
     for band in BANDS:
