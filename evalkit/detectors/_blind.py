@@ -269,24 +269,21 @@ def detect_detail_loss_blind(
     expected = safe_ratio(reachable, signal)
     loss = np.where(judged, 1.0 - np.minimum(1.0, safe_ratio(retention, expected)), 0.0)
 
-    items = []
-    for region in regions(loss >= info, shared.tile, shared.shape):
-        value = float(np.median(loss[region.tiles]))
-        severity = visible_severity(severity_of(value, info, warning, critical), region)
-        if severity is None:
-            continue
-        message = (
+    return _detection(
+        "detail_loss",
+        loss,
+        shared,
+        (info, warning, critical),
+        max_findings,
+        lambda region, value: (
             f"the texture at {fmt_bbox(region.bbox)}, plain above the noise in the noisy "
             f"shot, was flattened: {float(np.median(retention[region.tiles])):.0%} of it is "
             f"left where a good denoiser keeps {float(np.median(expected[region.tiles])):.0%} "
             f"({NO_REFERENCE})"
-        )
-        items.append((value, Finding("detail_loss", severity, value, region.bbox, message)))
-    return Detection(
-        detector="detail_loss",
+        ),
+        # The median: one region's value stands for most of its tiles, not its worst.
+        reduce=np.median,
         score=float(loss[judged].mean()) if judged.any() else 0.0,
-        heat=shared.upsample(loss),
-        findings=sort_and_cap(items, max_findings),
         measures={"judged_fraction": float(judged.mean())},
     )
 
@@ -317,19 +314,24 @@ def _noise_floor(energy: np.ndarray, level: np.ndarray) -> np.ndarray:
     return floors[nearest][index]
 
 
-def _detection(name, ratio, shared, levels, max_findings, describe) -> Detection:
+def _detection(
+    name, ratio, shared, levels, max_findings, describe, *, reduce=np.max, score=None, measures=None
+) -> Detection:
+    """Findings of regions where ``ratio`` reaches the info level, valued by ``reduce``
+    over their tiles; ``score`` and ``measures`` default to the largest ratio and the
+    share of tiles flagged."""
     info = levels[0]
     items = []
     for region in regions(ratio >= info, shared.tile, shared.shape):
-        value = float(ratio[region.tiles].max())
+        value = float(reduce(ratio[region.tiles]))
         severity = visible_severity(severity_of(value, *levels), region)
         if severity is not None:
             finding = Finding(name, severity, value, region.bbox, describe(region, value))
             items.append((value, finding))
     return Detection(
         detector=name,
-        score=float(ratio.max()) if ratio.size else 0.0,
+        score=(float(ratio.max()) if ratio.size else 0.0) if score is None else score,
         heat=shared.upsample(ratio),
         findings=sort_and_cap(items, max_findings),
-        measures={"tiles_flagged": float((ratio >= info).mean())},
+        measures={"tiles_flagged": float((ratio >= info).mean())} if measures is None else measures,
     )

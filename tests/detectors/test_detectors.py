@@ -266,6 +266,21 @@ def test_noise_amplified_on_a_clean_shot_below_visibility_is_info_only():
     assert detection.findings and not serious(detection.findings)
 
 
+def test_a_faint_texture_of_the_scene_boosted_is_no_invented_texture():
+    # A 2-level texture under the blank threshold, its contrast raised 1.5x: the
+    # scene's own structure, explained by the reference (a difference of the two
+    # energies called its 1.1 extra levels texture not in the reference).
+    rng = np.random.default_rng(1)
+    texture = cv2.GaussianBlur(rng.normal(0, 1, (192, 192)).astype(np.float32), (0, 0), 2.0)
+    texture *= np.float32(2 / 255) / texture.std()
+    reference = np.repeat((0.5 + texture)[..., None], 3, axis=2)
+    noisy = reference + rng.normal(0, 0.3 / 255, reference.shape).astype(np.float32)
+    boosted = np.repeat((0.5 + 1.5 * texture)[..., None], 3, axis=2)
+    detection = detect_texture_hallucination(reference, boosted, noisy=noisy)
+    assert detection.measures["flat_fraction"] == 1.0
+    assert detection.findings == ()
+
+
 def test_gaussian_blur_of_fabric_is_detail_loss():
     reference = _scene_with(fabric((96, 96)), (48, 48))
     candidate = cv2.GaussianBlur(reference, (0, 0), 2.0)
