@@ -44,21 +44,34 @@ class EasyOcrEngine(OcrEngine):
     def __init__(self, languages: tuple[str, ...] = ("en",)):
         self.languages = tuple(languages)
         self._reader = None
+        self._recogniser = None
         self._lock = threading.Lock()
 
     @property
     def reader(self):
-        """The ``easyocr.Reader``, created on first use (about 3 s and 100 MB)."""
+        """The ``easyocr.Reader`` with CRAFT and the recogniser, created on first
+        use (about 3 s and 100 MB)."""
         with self._lock:
             if self._reader is None:
-                self._reader = _make_reader(self.languages)
+                self._reader = _make_reader(self.languages, detector=True)
             return self._reader
+
+    def _reading_reader(self):
+        """The reader to recognise with: the whole one once loaded, else one
+        without CRAFT. When a frame's lines come from the cache nothing detects,
+        and loading CRAFT would cost time and memory for nothing."""
+        with self._lock:
+            if self._reader is not None:
+                return self._reader
+            if self._recogniser is None:
+                self._recogniser = _make_reader(self.languages, detector=False)
+            return self._recogniser
 
     def read(self, crop: np.ndarray) -> Reading:
         import cv2
 
         grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
-        reader = self.reader
+        reader = self._reading_reader()
         with warnings.catch_warnings():
             # EasyOCR's DataLoader asks for pinned memory on every call; on a CPU
             # that is a no-op with a warning per crop.
@@ -110,7 +123,7 @@ class EasyOcrEngine(OcrEngine):
         return _boxes(corners, scale, width, height)
 
 
-def _make_reader(languages: tuple[str, ...]):
+def _make_reader(languages: tuple[str, ...], *, detector: bool):
     try:
         import easyocr
         import easyocr_en_models
@@ -128,6 +141,7 @@ def _make_reader(languages: tuple[str, ...]):
                 gpu=False,
                 model_storage_directory=easyocr_en_models.model_dir(),
                 download_enabled=False,
+                detector=detector,
                 verbose=False,
             )
     except (FileNotFoundError, ValueError) as exc:

@@ -165,3 +165,22 @@ def test_verdicts_hold_with_regions_detected_on_the_reference(easyocr_engine, na
     if name == "default-font":
         pytest.skip("Pillow's bundled font cannot draw the changed glyphs")
     assert_verdicts(style, regions_from_annotation=False)
+
+
+def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_engine):
+    # Lines found earlier (the cache) are read by a reader without CRAFT; it must
+    # read as the whole reader does, and detection must still work afterwards.
+    from evalkit.ocr._easyocr import EasyOcrEngine
+
+    reference, _, regions = scene(BASE)
+    crops = []
+    for region in regions:
+        x, y, w, h = region.bbox
+        crops.append((np.clip(reference[y : y + h, x : x + w], 0, 1) * 255).astype(np.uint8))
+    engine = EasyOcrEngine()
+    readings = [engine.read(crop) for crop in crops]
+    assert engine._reader is None
+    assert [r.text for r in readings] == [easyocr_engine.read(crop).text for crop in crops]
+    assert [r.text for r in readings] == ORIGINAL
+    found = engine.detect((reference * 255).astype(np.uint8))
+    assert len(found) == len(ORIGINAL)
