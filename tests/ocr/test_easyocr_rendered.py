@@ -179,8 +179,36 @@ def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_
         crops.append((np.clip(reference[y : y + h, x : x + w], 0, 1) * 255).astype(np.uint8))
     engine = EasyOcrEngine()
     readings = [engine.read(crop) for crop in crops]
-    assert engine._reader is None
+    assert getattr(engine._reader, "detector", None) is None
     assert [r.text for r in readings] == [easyocr_engine.read(crop).text for crop in crops]
     assert [r.text for r in readings] == ORIGINAL
     found = engine.detect((reference * 255).astype(np.uint8))
     assert len(found) == len(ORIGINAL)
+
+
+def test_craft_built_without_its_classifier_is_easyocrs_detector(easyocr_engine):
+    # evalkit builds CRAFT on the meta device and assigns the checkpoint into it;
+    # it must be the network EasyOCR's own get_detector makes, bit for bit, and
+    # find the same lines.
+    import warnings
+
+    import torch
+    from easyocr.detection import get_detector
+
+    reader = easyocr_engine.reader
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # easyocr's quantize_dynamic deprecation
+        theirs = get_detector(reader.getDetectorPath("craft"))
+    ours = reader.detector
+    assert not any(t.is_meta for t in [*ours.parameters(), *ours.buffers()])
+    state, expected = ours.state_dict(), theirs.state_dict()
+    assert state.keys() == expected.keys()
+    assert all(torch.equal(state[k], expected[k]) for k in state)
+    reference, _, _ = scene(BASE)
+    image = (reference * 255).astype(np.uint8)
+    found = reader.detect(image)
+    reader.detector = theirs
+    try:
+        assert reader.detect(image) == found
+    finally:
+        reader.detector = ours
