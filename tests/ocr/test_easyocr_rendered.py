@@ -173,10 +173,7 @@ def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_
     from evalkit.ocr._easyocr import EasyOcrEngine
 
     reference, _, regions = scene(BASE)
-    crops = []
-    for region in regions:
-        x, y, w, h = region.bbox
-        crops.append((np.clip(reference[y : y + h, x : x + w], 0, 1) * 255).astype(np.uint8))
+    crops = line_crops(reference, regions)
     engine = EasyOcrEngine()
     readings = [engine.read(crop) for crop in crops]
     assert getattr(engine._reader, "detector", None) is None
@@ -184,6 +181,45 @@ def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_
     assert [r.text for r in readings] == ORIGINAL
     found = engine.detect((reference * 255).astype(np.uint8))
     assert len(found) == len(ORIGINAL)
+
+
+def test_a_reader_prepared_in_the_background_reads_alike(easyocr_engine):
+    from evalkit.ocr._easyocr import EasyOcrEngine
+
+    reference, _, regions = scene(BASE)
+    engine = EasyOcrEngine()
+    engine.prepare()
+    # Without waiting: the first read waits for the loading thread.
+    assert [engine.read(crop).text for crop in line_crops(reference, regions)] == ORIGINAL
+    assert not engine._preparing.is_alive()
+
+
+def test_a_failed_background_load_is_raised_by_the_first_read(monkeypatch):
+    from evalkit.errors import UnavailableError
+    from evalkit.ocr import _easyocr
+
+    attempts = []
+
+    def missing(languages):
+        attempts.append(languages)
+        raise UnavailableError("the easyocr engine needs 'easyocr'")
+
+    monkeypatch.setattr(_easyocr, "_make_reader", missing)
+    engine = _easyocr.EasyOcrEngine()
+    engine.prepare()
+    engine._preparing.join()
+    with pytest.raises(UnavailableError, match="needs 'easyocr'"):
+        engine.read(np.zeros((32, 96, 3), np.uint8))
+    assert attempts == [("en",), ("en",)]
+
+
+def line_crops(reference: np.ndarray, regions) -> list[np.ndarray]:
+    """The uint8 pixels of each region's box."""
+    crops = []
+    for region in regions:
+        x, y, w, h = region.bbox
+        crops.append((np.clip(reference[y : y + h, x : x + w], 0, 1) * 255).astype(np.uint8))
+    return crops
 
 
 def test_craft_built_without_its_classifier_is_easyocrs_detector(easyocr_engine):
