@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -14,7 +15,7 @@ from .datasets import TextRegion, benchmark_layout
 from .detectors import DEFAULT_DETECTORS, collect_findings, run_detectors
 from .errors import UnavailableError
 from .findings import Finding, Severity
-from .io import check_image, check_same_size, load_image
+from .io import check_file, check_image, check_same_size, load_image
 from .metrics import METRICS, structural_similarity_map
 
 if TYPE_CHECKING:
@@ -155,11 +156,18 @@ def score(
     ImageError
         A file is missing or unreadable, or the sizes differ.
     KeyError
-        An unknown metric name (with suggestions).
+        An unknown metric or OCR engine name (with suggestions), before any work.
+
+    Notes
+    -----
+    With ``ocr`` set, the engine's model loads in a background thread while the
+    images are decoded and aligned (:meth:`evalkit.ocr.OcrEngine.prepare`), and
+    the reference's text lines are found before the candidate is decoded.
     """
+    engine = _prepared_engine(ocr)
+    if not isinstance(candidate, np.ndarray):
+        check_file(candidate)
     reference_image, reference_name = as_image(reference, "reference")
-    candidate_image, candidate_name = as_image(candidate, "candidate")
-    check_same_size(reference_image, candidate_image, names=(reference_name, candidate_name))
     noisy_image = None
     if noisy is not None:
         noisy_image, noisy_name = as_image(noisy, "noisy")
@@ -169,6 +177,13 @@ def score(
 
             mode, reason = alignment_mode(align, benchmark_of(reference, noisy))
             alignment = align_once(reference_image, noisy_image, mode=mode, reason=reason)
+    if engine is not None and text_regions is None:
+        # Finding the text lines is the score's peak of memory (CRAFT's
+        # activations); done before the candidate is decoded, that peak does not
+        # also hold the candidate (240 MB at 20 MP). The check reads them back.
+        _find_text(alignment.reference if alignment is not None else reference_image, engine)
+    candidate_image, candidate_name = as_image(candidate, "candidate")
+    check_same_size(reference_image, candidate_image, names=(reference_name, candidate_name))
     full_size = candidate_image.shape[:2]
     if alignment is not None:
         reference_image = alignment.reference
@@ -194,12 +209,12 @@ def score(
         planes.update({d.detector: d.map for d in detections if d.map is not None})
     unavailable.update({d.detector: d.unavailable for d in detections if d.unavailable})
     text: list[dict[str, Any]] = []
-    if ocr is not None:
+    if engine is not None:
         regions = text_regions
         if alignment is not None and regions is not None:
             regions = _cropped_regions(regions, alignment)
         text, text_findings = _check_text(
-            reference_image, candidate_image, noisy_image, regions, ocr, values, unavailable
+            reference_image, candidate_image, noisy_image, regions, engine, values, unavailable
         )
         findings = sorted(findings + text_findings, key=lambda f: -Severity(f.severity).rank)
     if alignment is not None:
@@ -244,6 +259,28 @@ def benchmark_of(reference: ImageLike, noisy: ImageLike) -> str | None:
     if isinstance(reference, np.ndarray) or isinstance(noisy, np.ndarray):
         return None
     return benchmark_layout(reference, noisy)
+
+
+def _prepared_engine(ocr: str | None):
+    """The OCR engine named ``ocr`` (``None`` for none), its model already loading
+    in the background (:meth:`evalkit.ocr.OcrEngine.prepare`) while the images
+    are decoded and aligned; an unknown name fails here, before any work."""
+    if ocr is None:
+        return None
+    from .ocr import get_engine
+
+    engine = get_engine(ocr)
+    engine.prepare()
+    return engine
+
+
+def _find_text(reference: np.ndarray, engine) -> None:
+    """Find the reference's text lines into the OCR cache, for the check to read
+    back; an engine that cannot run here is reported by the check."""
+    from .ocr import detect_text_regions
+
+    with contextlib.suppress(UnavailableError):
+        detect_text_regions(reference, engine=engine)
 
 
 def _check_text(reference, candidate, noisy, regions, engine, values, unavailable):

@@ -7,6 +7,7 @@ values in ``[0, 1]``; :func:`load_image` converts once, here, at the edge.
 from ._image import (
     MAX_PIXELS,
     MIN_SIDE,
+    check_file,
     check_finite,
     check_image,
     check_same_size,
@@ -21,6 +22,7 @@ __all__ = [
     "MAX_PIXELS",
     "MIN_SIDE",
     "RAW_SUFFIXES",
+    "check_file",
     "check_finite",
     "check_image",
     "check_same_size",

@@ -58,13 +58,7 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
         With a one-line message naming the file: missing, not an image, truncated
         or corrupt, larger than ``max_pixels``, or with NaN or infinite samples.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ImageError(f"{path}: no such file")
-    if not path.is_file():
-        raise ImageError(f"{path}: not a file")
-    if not os.access(path, os.R_OK):
-        raise ImageError(f"{path}: cannot be read (permission denied)")
+    path = check_file(path)
     if is_raw(path):
         return load_raw(path)
     if _is_float_tiff(path):
@@ -89,6 +83,20 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{path}: truncated or corrupt image ({exc})") from None
     return _to_canonical(_apply_orientation(array, orientation), path)
+
+
+def check_file(path: str | os.PathLike) -> Path:
+    """Raise :class:`ImageError` unless ``path`` is a file this process can read;
+    return it as a :class:`~pathlib.Path`. Cheap: nothing is decoded, so work
+    that will need the file can refuse a mistyped name before it starts."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if not path.is_file():
+        raise ImageError(f"{path}: not a file")
+    if not os.access(path, os.R_OK):
+        raise ImageError(f"{path}: cannot be read (permission denied)")
+    return path
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
