@@ -48,9 +48,11 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 code = subprocess.call(sys.argv[2:])
 wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+measures = {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "returncode": code}
+measures["cpu_s"] = usage.ru_utime + usage.ru_stime
 with open(sys.argv[1], "w") as out:
-    json.dump({"wall_s": wall, "peak_rss_mb": peak, "returncode": code}, out)
+    json.dump(measures, out)
 """
 
 
@@ -67,8 +69,8 @@ def measured(request) -> None:
 def _call(arguments: list[str], cache: Path, log: Path) -> dict[str, float]:
     """Run ``evalkit ARGUMENTS`` in a new process with its own cache folder.
 
-    Returns ``wall_s``, ``peak_rss_mb`` (MiB) and ``returncode``; stdout goes to
-    ``log`` (``.out``), stderr beside it (``.err``).
+    Returns ``wall_s``, ``peak_rss_mb`` (MiB), ``cpu_s`` (user + system seconds) and
+    ``returncode``; stdout goes to ``log`` (``.out``), stderr beside it (``.err``).
     """
     env = {**os.environ, "EVALKIT_CACHE": str(cache)}
     measures = log.with_suffix(".json")
@@ -184,5 +186,9 @@ def test_bench_run_of_whole_frames_serial_vs_two_jobs(benchmark, whole_frame_run
         jobs2_s=two["wall_s"],
         jobs2_main_peak_rss_mb=two["peak_rss_mb"],
         speedup=serial["wall_s"] / two["wall_s"],
+        # The cores the serial run kept busy on average (OpenCV, ONNX Runtime and
+        # torch use both): two workers can be at most this much faster on 2 cores.
+        serial_cores_busy=serial["cpu_s"] / serial["wall_s"],
+        speedup_bound=min(2, os.cpu_count()) * serial["wall_s"] / serial["cpu_s"],
         load_average=[load, os.getloadavg()[0]],
     )
