@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -21,6 +23,36 @@ def test_8bit_png_loads_as_float32_hwc_in_unit_range(tmp_path, smooth_image):
     assert image.dtype == np.float32
     assert image.shape == (48, 64, 3)
     np.testing.assert_allclose(image, _codes8(smooth_image) / 255, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("kind", "decoder"),
+    [("rgb", "opencv"), ("rgba", "opencv"), ("transparent colour", "pillow"), ("grey", "pillow")],
+)
+def test_8bit_png_gives_pillows_codes_whichever_library_decodes_it(
+    tmp_path, rng, monkeypatch, kind, decoder
+):
+    # Complete 8-bit RGB(A) PNGs are decoded by OpenCV, which holds no lock a
+    # loading thread needs; every sample must be the one Pillow reads.
+    import evalkit.io._image as image_module
+
+    codes = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    picture = {
+        "rgb": Image.fromarray(codes[..., :3]),
+        "rgba": Image.fromarray(codes),
+        "transparent colour": Image.fromarray(codes[..., :3]),
+        "grey": Image.fromarray(codes[..., 0]),
+    }[kind]
+    path = tmp_path / "a.png"
+    picture.save(path, **({"transparency": (0, 0, 0)} if kind == "transparent colour" else {}))
+    used = []
+    opencv = image_module._decode_opencv
+    monkeypatch.setattr(image_module, "_decode_opencv", lambda p: used.append(p) or opencv(p))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # RGBA: the dropped alpha, tested elsewhere
+        image = load_image(path)
+    assert ("opencv" if used else "pillow") == decoder
+    assert np.array_equal(_codes8(image), np.asarray(picture.convert("RGB")))
 
 
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
@@ -69,13 +101,16 @@ def test_alpha_is_dropped_with_a_warning(tmp_path, smooth_image):
         (2, lambda a: a[:, ::-1]),
     ],
 )
-def test_exif_orientation_is_applied(tmp_path, orientation, expected):
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_exif_orientation_is_applied(tmp_path, orientation, expected, suffix):
+    # A PNG's eXIf chunk may follow its pixels: such a PNG is never decoded
+    # past it by the fast path, which would miss it.
     codes = np.zeros((20, 30, 3), np.uint8)
     codes[:5, :10] = 255  # a white block in the top-left corner marks orientation
-    path = tmp_path / "o.jpg"
+    path = tmp_path / f"o{suffix}"
     exif = Image.Exif()
     exif[0x0112] = orientation
-    Image.fromarray(codes).save(path, exif=exif, quality=100)
+    Image.fromarray(codes).save(path, exif=exif, **({"quality": 100} if suffix == ".jpg" else {}))
     image = load_image(path)
     np.testing.assert_allclose(image, expected(codes / 255.0), atol=0.1)
 
