@@ -160,11 +160,13 @@ def score(
 
     Notes
     -----
-    With ``ocr`` set, the engine's model loads in a background thread while the
-    images are decoded and aligned (:meth:`evalkit.ocr.OcrEngine.prepare`), and
-    the reference's text lines are found before the candidate is decoded.
+    Without ``text_regions``, the reference's text lines are found before the
+    candidate is decoded, so that the detector's peak of memory does not also
+    hold the candidate.
     """
-    engine = _prepared_engine(ocr)
+    # Unknown names fail here, before any work.
+    text_metrics = [name for name in metrics if METRICS.get(name).reads_text]
+    engine = None if ocr is None else _ocr_engine(ocr)
     if not isinstance(candidate, np.ndarray):
         check_file(candidate)
     reference_image, reference_name = as_image(reference, "reference")
@@ -172,11 +174,11 @@ def score(
     if noisy is not None:
         noisy_image, noisy_name = as_image(noisy, "noisy")
         check_same_size(reference_image, noisy_image, names=(reference_name, noisy_name))
-        if alignment is None:
-            from .align import align_once
+    if noisy is not None and alignment is None:
+        from .align import align_once
 
-            mode, reason = alignment_mode(align, benchmark_of(reference, noisy))
-            alignment = align_once(reference_image, noisy_image, mode=mode, reason=reason)
+        mode, reason = alignment_mode(align, benchmark_of(reference, noisy))
+        alignment = align_once(reference_image, noisy_image, mode=mode, reason=reason)
     if engine is not None and text_regions is None:
         # Finding the text lines is the score's peak of memory (CRAFT's
         # activations); done before the candidate is decoded, that peak does not
@@ -189,7 +191,6 @@ def score(
         reference_image = alignment.reference
         candidate_image = alignment.crop(candidate_image)
         noisy_image = alignment.crop(noisy_image) if noisy_image is not None else None
-    text_metrics = [name for name in metrics if METRICS.get(name).reads_text]
     values, unavailable = compute_metrics(
         reference_image, candidate_image, [m for m in metrics if m not in text_metrics]
     )
@@ -261,17 +262,11 @@ def benchmark_of(reference: ImageLike, noisy: ImageLike) -> str | None:
     return benchmark_layout(reference, noisy)
 
 
-def _prepared_engine(ocr: str | None):
-    """The OCR engine named ``ocr`` (``None`` for none), its model already loading
-    in the background (:meth:`evalkit.ocr.OcrEngine.prepare`) while the images
-    are decoded and aligned; an unknown name fails here, before any work."""
-    if ocr is None:
-        return None
+def _ocr_engine(ocr: str):
+    """The OCR engine named ``ocr``; an unknown name fails here, before any work."""
     from .ocr import get_engine
 
-    engine = get_engine(ocr)
-    engine.prepare()
-    return engine
+    return get_engine(ocr)
 
 
 def _find_text(reference: np.ndarray, engine) -> None:

@@ -27,6 +27,10 @@ MAX_PIXELS = 200_000_000
 _CODE_ROWS = 256
 
 _EXIF_ORIENTATION = 0x0112
+#: Keywords of PNG text chunks from which Pillow's ``getexif`` reads an orientation.
+_PNG_ORIENTING_TEXT = (b"Raw profile type exif", b"XML:com.adobe.xmp")
+#: OpenCV's default limit on an image's width and height (``CV_IO_MAX_IMAGE_WIDTH``).
+_OPENCV_MAX_SIDE = 1 << 20
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TIFF_BITS_PER_SAMPLE = 258
 
@@ -269,11 +273,12 @@ def _png_for_opencv(path: Path, im: Image.Image) -> np.ndarray | None:
     took 2.9 s for two 20 MP frames, OpenCV 1.2 s. And Pillow decodes a PNG whole
     just to look for its EXIF orientation (``getexif``). So a PNG goes to OpenCV
     when it is complete (truncation is then Pillow's to report: OpenCV may fill the
-    missing rows), holds no metadata that could orient it (eXIf, iTXt XMP), and
-    is 16-bit (which Pillow reduces to 8) or 8-bit RGB or RGBA without a
-    transparent colour (tRNS, where the two differ).
+    missing rows), holds no metadata that could orient it (an eXIf chunk, or
+    text chunks with EXIF or XMP, which Pillow's ``getexif`` reads), fits OpenCV's
+    largest side, and is 16-bit (which Pillow reduces to 8) or 8-bit RGB or RGBA
+    without a transparent colour (tRNS, where the two differ).
     """
-    if im.format != "PNG":
+    if im.format != "PNG" or max(im.size) > _OPENCV_MAX_SIDE:
         return None
     if not (im.mode in ("RGB", "RGBA") and "transparency" not in im.info):
         with open(path, "rb") as fh:
@@ -285,12 +290,17 @@ def _png_for_opencv(path: Path, im: Image.Image) -> np.ndarray | None:
         return None
     at = len(_PNG_SIGNATURE)
     while at + 12 <= len(view):
-        kind = view[at + 4 : at + 8]
-        if kind in (b"eXIf", b"iTXt"):
+        length, kind = int.from_bytes(view[at : at + 4], "big"), view[at + 4 : at + 8].tobytes()
+        if kind == b"eXIf":
             return None
+        if kind in (b"tEXt", b"zTXt", b"iTXt"):
+            # A keyword of at most 79 bytes, ended by NUL.
+            keyword = view[at + 8 : at + 8 + min(length, 80)].tobytes().split(b"\0", 1)[0]
+            if keyword in _PNG_ORIENTING_TEXT:
+                return None
         if kind == b"IEND":
             return data if at + 12 == len(view) else None
-        at += 12 + int.from_bytes(view[at : at + 4], "big")
+        at += 12 + length
     return None
 
 

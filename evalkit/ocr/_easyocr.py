@@ -59,12 +59,16 @@ class EasyOcrEngine(OcrEngine):
                 _attach_craft(reader)
         return reader
 
-    def prepare(self) -> None:
-        """Build the recogniser in a daemon thread: importing torch and EasyOCR
-        and loading the weights take about 2.5 s, mostly spent where torch
-        releases the GIL, so they overlap the decoding and alignment of the
-        frames. :meth:`_recogniser` waits on the same lock; if the thread fails,
-        the next call builds again and raises the error itself."""
+    def _load_in_background(self) -> None:
+        """Start building the recogniser in a daemon thread (torch's and
+        EasyOCR's imports and the weights: about 2.5 s) and return at once.
+
+        :meth:`_recogniser` waits on the same lock; if the thread fails, the
+        next call builds again and raises the error itself. Called only where
+        the caller's own work meanwhile imports nothing the load imports:
+        Python can hand each of two threads importing one package tree (torch,
+        torchvision) the other's modules half made.
+        """
         if self._reader is None and self._preparing is None:
             self._preparing = threading.Thread(
                 target=self._build_quietly, name="easyocr-load", daemon=True
@@ -116,6 +120,10 @@ class EasyOcrEngine(OcrEngine):
             if scale < 1.0:
                 size = (int(width * scale), int(height * scale))
                 small = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+            # CRAFT needs the reader next: it loads while PP-OCR proposes the
+            # windows, in ONNX Runtime, outside the GIL (whose import, numpy
+            # aside, shares no module with torch's or EasyOCR's).
+            self._load_in_background()
             try:
                 windows = text_windows(small)
             except UnavailableError as exc:

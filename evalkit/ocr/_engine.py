@@ -50,14 +50,6 @@ class OcrEngine:
     name: str = "engine"
     can_detect: bool = False
 
-    def prepare(self) -> None:
-        """Start loading what reading needs (weights), without waiting for it.
-
-        Called when a score begins, so that a model loads while the images are
-        decoded and aligned; the first :meth:`read` or :meth:`detect` waits for
-        it, and raises any error it met. The default does nothing.
-        """
-
     def read(self, crop: np.ndarray) -> Reading:
         """Read one line of text filling ``crop``.
 

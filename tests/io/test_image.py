@@ -115,6 +115,33 @@ def test_exif_orientation_is_applied(tmp_path, orientation, expected, suffix):
     np.testing.assert_allclose(image, expected(codes / 255.0), atol=0.1)
 
 
+@pytest.mark.parametrize("where", ["raw profile", "xmp"])
+def test_png_orientation_in_a_text_chunk_is_applied(tmp_path, where):
+    # ImageMagick writes EXIF into a "Raw profile type exif" text chunk; XMP has
+    # tiff:Orientation. Pillow reads both, so such a PNG must not skip it.
+    from PIL import PngImagePlugin
+
+    codes = np.zeros((20, 30, 3), np.uint8)
+    codes[:5, :10] = 255
+    info = PngImagePlugin.PngInfo()
+    if where == "raw profile":
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        raw = exif.tobytes()
+        info.add_text("Raw profile type exif", f"\nexif\n{len(raw):8d}\n{raw.hex()}", zip=True)
+    else:
+        xmp = (
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+            'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+            'xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF>'
+            "</x:xmpmeta>"
+        )
+        info.add_text("XML:com.adobe.xmp", xmp)
+    path = tmp_path / "o.png"
+    Image.fromarray(codes).save(path, pnginfo=info)
+    np.testing.assert_allclose(load_image(path), np.rot90(codes / 255.0, k=-1), atol=1e-6)
+
+
 def test_missing_file_names_the_file(tmp_path):
     with pytest.raises(ImageError, match=r"nope\.png: no such file"):
         load_image(tmp_path / "nope.png")

@@ -183,15 +183,15 @@ def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_
     assert len(found) == len(ORIGINAL)
 
 
-def test_a_reader_prepared_in_the_background_reads_alike(easyocr_engine):
+def test_a_reader_loaded_in_the_background_reads_alike(easyocr_engine):
     from evalkit.ocr._easyocr import EasyOcrEngine
 
     reference, _, regions = scene(BASE)
     engine = EasyOcrEngine()
-    engine.prepare()
+    engine._load_in_background()
     # Without waiting: the first read waits for the loading thread.
     assert [engine.read(crop).text for crop in line_crops(reference, regions)] == ORIGINAL
-    assert not engine._preparing.is_alive()
+    assert engine._reader is not None
 
 
 def test_a_failed_background_load_is_raised_by_the_first_read(monkeypatch):
@@ -206,7 +206,7 @@ def test_a_failed_background_load_is_raised_by_the_first_read(monkeypatch):
 
     monkeypatch.setattr(_easyocr, "_make_reader", missing)
     engine = _easyocr.EasyOcrEngine()
-    engine.prepare()
+    engine._load_in_background()
     engine._preparing.join()
     with pytest.raises(UnavailableError, match="needs 'easyocr'"):
         engine.read(np.zeros((32, 96, 3), np.uint8))
