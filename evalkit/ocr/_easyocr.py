@@ -8,6 +8,8 @@ outputs Latin letters without diacritics: "kőłyboard" reads as something like
 from __future__ import annotations
 
 import contextlib
+import importlib
+import sys
 import threading
 import warnings
 
@@ -45,7 +47,6 @@ class EasyOcrEngine(OcrEngine):
     def __init__(self, languages: tuple[str, ...] = ("en",)):
         self.languages = tuple(languages)
         self._reader = None
-        self._preparing: threading.Thread | None = None
         self._lock = threading.Lock()
 
     @property
@@ -59,26 +60,20 @@ class EasyOcrEngine(OcrEngine):
                 _attach_craft(reader)
         return reader
 
-    def _load_in_background(self) -> None:
-        """Start building the recogniser in a daemon thread (torch's and
-        EasyOCR's imports and the weights: about 2.5 s) and return at once.
+    def prepare(self) -> None:
+        """Import torch in a daemon thread (2 s of the 2.5 s the recogniser takes
+        to build), unless the reader exists; EasyOCR and its weights then load
+        in the caller's thread at first use.
 
-        :meth:`_recogniser` waits on the same lock; if the thread fails, the
-        next call builds again and raises the error itself. Called only where
-        the caller's own work meanwhile imports nothing the load imports:
-        Python can hand each of two threads importing one package tree (torch,
-        torchvision) the other's modules half made.
+        Only torch: two threads importing one package tree at once can hand each
+        the other's modules half made (EasyOCR's and torchvision's imports
+        beside a metric importing torchvision did), while torch's own imports
+        are torch and the standard library, and a caller importing torch
+        meanwhile waits for it to finish. A failed import fails again, with its
+        error, where the caller imports it.
         """
-        if self._reader is None and self._preparing is None:
-            self._preparing = threading.Thread(
-                target=self._build_quietly, name="easyocr-load", daemon=True
-            )
-            self._preparing.start()
-
-    def _build_quietly(self) -> None:
-        # The error is not lost: the caller's own _recogniser() meets it again.
-        with contextlib.suppress(Exception):
-            self._recogniser()
+        if self._reader is None and "torch" not in sys.modules:
+            threading.Thread(target=_import_torch, name="torch-import", daemon=True).start()
 
     def _recogniser(self):
         """The reader to recognise with. When a frame's lines come from the cache
@@ -120,10 +115,6 @@ class EasyOcrEngine(OcrEngine):
             if scale < 1.0:
                 size = (int(width * scale), int(height * scale))
                 small = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
-            # CRAFT needs the reader next: it loads while PP-OCR proposes the
-            # windows, in ONNX Runtime, outside the GIL (whose import, numpy
-            # aside, shares no module with torch's or EasyOCR's).
-            self._load_in_background()
             try:
                 windows = text_windows(small)
             except UnavailableError as exc:
@@ -146,6 +137,12 @@ class EasyOcrEngine(OcrEngine):
                 for x0, y0, x1, y1 in _corners(found)
             )
         return _boxes(corners, scale, width, height)
+
+
+def _import_torch() -> None:
+    # Its error is not lost: the caller's own import meets it again.
+    with contextlib.suppress(Exception):
+        importlib.import_module("torch")
 
 
 def _make_reader(languages: tuple[str, ...]):
