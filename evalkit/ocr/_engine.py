@@ -50,14 +50,6 @@ class OcrEngine:
     name: str = "engine"
     can_detect: bool = False
 
-    def prepare(self) -> None:
-        """Start loading what reading needs, without waiting for it.
-
-        :func:`evalkit.score` calls it first, so that the load overlaps the
-        decoding and alignment of the frames; the engine's first use waits for
-        it. The default does nothing.
-        """
-
     def read(self, crop: np.ndarray) -> Reading:
         """Read one line of text filling ``crop``.
 

@@ -173,7 +173,10 @@ def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_
     from evalkit.ocr._easyocr import EasyOcrEngine
 
     reference, _, regions = scene(BASE)
-    crops = line_crops(reference, regions)
+    crops = []
+    for region in regions:
+        x, y, w, h = region.bbox
+        crops.append((np.clip(reference[y : y + h, x : x + w], 0, 1) * 255).astype(np.uint8))
     engine = EasyOcrEngine()
     readings = [engine.read(crop) for crop in crops]
     assert getattr(engine._reader, "detector", None) is None
@@ -181,43 +184,6 @@ def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_
     assert [r.text for r in readings] == ORIGINAL
     found = engine.detect((reference * 255).astype(np.uint8))
     assert len(found) == len(ORIGINAL)
-
-
-# In a fresh process: torch imported by prepare()'s thread while this thread
-# imports piq and torchvision, as a metric does. With EasyOCR's whole import in
-# that thread, a review saw `import piq` fail 2 times in 10 ("cannot import name
-# 'InterpolationMode' from partially initialized module 'torchvision.transforms'").
-_BESIDE_PREPARE = """
-import threading
-from evalkit.ocr import get_engine
-engine = get_engine("easyocr")
-engine.prepare()
-assert any(thread.name == "torch-import" for thread in threading.enumerate())
-import piq
-from torchvision.transforms import InterpolationMode
-engine._recogniser()
-print("ok")
-"""
-
-
-def test_imports_beside_prepare_see_whole_modules(easyocr_engine):
-    import subprocess
-    import sys
-
-    for _ in range(3):
-        done = subprocess.run(
-            [sys.executable, "-c", _BESIDE_PREPARE], capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
-
-
-def line_crops(reference: np.ndarray, regions) -> list[np.ndarray]:
-    """The uint8 pixels of each region's box."""
-    crops = []
-    for region in regions:
-        x, y, w, h = region.bbox
-        crops.append((np.clip(reference[y : y + h, x : x + w], 0, 1) * 255).astype(np.uint8))
-    return crops
 
 
 def test_craft_built_without_its_classifier_is_easyocrs_detector(easyocr_engine):
