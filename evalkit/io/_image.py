@@ -78,7 +78,7 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
                     f"limit of {max_pixels / 1e6:.0f} MP (decompression-bomb guard; "
                     "raise max_pixels to read it)"
                 )
-            data = _png_for_opencv(path, im)
+            data = _unoriented_16bit_png(path, im)
             if data is not None:
                 orientation, array = 1, _decode_opencv(data)
             else:
@@ -265,25 +265,22 @@ def _needs_opencv(path: Path, im: Image.Image) -> bool:
     return False
 
 
-def _png_for_opencv(path: Path, im: Image.Image) -> np.ndarray | None:
-    """The bytes of a PNG that OpenCV decodes to the samples Pillow gives, else ``None``.
+def _unoriented_16bit_png(path: Path, im: Image.Image) -> np.ndarray | None:
+    """The bytes of a 16-bit PNG that needs no EXIF look-up, else ``None``.
 
-    OpenCV decodes with the GIL released throughout, where Pillow takes it back at
-    every IDAT chunk: beside a thread holding it (the OCR model loading) Pillow
-    took 2.9 s for two 20 MP frames, OpenCV 1.2 s. And Pillow decodes a PNG whole
-    just to look for its EXIF orientation (``getexif``). So a PNG goes to OpenCV
-    when it is complete (truncation is then Pillow's to report: OpenCV may fill the
-    missing rows), holds no metadata that could orient it (an eXIf chunk, or
-    text chunks with EXIF or XMP, which Pillow's ``getexif`` reads), fits OpenCV's
-    largest side, and is 16-bit (which Pillow reduces to 8) or 8-bit RGB or RGBA
-    without a transparent colour (tRNS, where the two differ).
+    16-bit PNGs are decoded by OpenCV, which keeps every bit (Pillow reduces them
+    to 8), but Pillow's ``getexif`` decodes a PNG whole just to look for an
+    orientation: for a 20 MP frame a second decode. A PNG skips the look-up when
+    it is complete (else Pillow is left to report the truncation: OpenCV may
+    fill the missing rows), holds no metadata that could orient it (an eXIf
+    chunk, or text chunks with EXIF or XMP, which ``getexif`` reads), and fits
+    OpenCV's largest side.
     """
     if im.format != "PNG" or max(im.size) > _OPENCV_MAX_SIDE:
         return None
-    if not (im.mode in ("RGB", "RGBA") and "transparency" not in im.info):
-        with open(path, "rb") as fh:
-            if fh.read(25)[24:] != b"\x10":
-                return None
+    with open(path, "rb") as fh:
+        if fh.read(25)[24:] != b"\x10":
+            return None
     data = np.fromfile(path, dtype=np.uint8)
     view = memoryview(data)
     if view[:8] != _PNG_SIGNATURE:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -25,36 +23,6 @@ def test_8bit_png_loads_as_float32_hwc_in_unit_range(tmp_path, smooth_image):
     np.testing.assert_allclose(image, _codes8(smooth_image) / 255, atol=1e-7)
 
 
-@pytest.mark.parametrize(
-    ("kind", "decoder"),
-    [("rgb", "opencv"), ("rgba", "opencv"), ("transparent colour", "pillow"), ("grey", "pillow")],
-)
-def test_8bit_png_gives_pillows_codes_whichever_library_decodes_it(
-    tmp_path, rng, monkeypatch, kind, decoder
-):
-    # Complete 8-bit RGB(A) PNGs are decoded by OpenCV, which holds no lock a
-    # loading thread needs; every sample must be the one Pillow reads.
-    import evalkit.io._image as image_module
-
-    codes = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
-    picture = {
-        "rgb": Image.fromarray(codes[..., :3]),
-        "rgba": Image.fromarray(codes),
-        "transparent colour": Image.fromarray(codes[..., :3]),
-        "grey": Image.fromarray(codes[..., 0]),
-    }[kind]
-    path = tmp_path / "a.png"
-    picture.save(path, **({"transparency": (0, 0, 0)} if kind == "transparent colour" else {}))
-    used = []
-    opencv = image_module._decode_opencv
-    monkeypatch.setattr(image_module, "_decode_opencv", lambda p: used.append(p) or opencv(p))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # RGBA: the dropped alpha, tested elsewhere
-        image = load_image(path)
-    assert ("opencv" if used else "pillow") == decoder
-    assert np.array_equal(_codes8(image), np.asarray(picture.convert("RGB")))
-
-
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
 def test_16bit_colour_keeps_all_bits(tmp_path, smooth_image, suffix):
     path = save_image(tmp_path / f"a{suffix}", smooth_image, bit_depth=16)
@@ -62,6 +30,29 @@ def test_16bit_colour_keeps_all_bits(tmp_path, smooth_image, suffix):
     np.testing.assert_allclose(image, np.rint(smooth_image * 65535) / 65535, atol=1e-7)
     # 8 bits would leave errors up to 1/510; 16 bits must be far below that.
     assert np.abs(image - smooth_image).max() < 1e-4
+
+
+def test_16bit_png_is_decoded_once_and_an_oriented_png_still_turned(
+    tmp_path, smooth_image, monkeypatch
+):
+    # Pillow's getexif decodes a PNG whole; a 16-bit one without orienting
+    # metadata goes straight to OpenCV.
+    from PIL import PngImagePlugin
+
+    plain = save_image(tmp_path / "plain.png", smooth_image, bit_depth=16)
+    oriented = tmp_path / "oriented.png"
+    with Image.open(plain) as im:
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        im.save(oriented, exif=exif)
+    decodes = []
+    load = PngImagePlugin.PngImageFile.load
+    monkeypatch.setattr(
+        PngImagePlugin.PngImageFile, "load", lambda im: decodes.append(im) or load(im)
+    )
+    np.testing.assert_allclose(load_image(plain), np.rint(smooth_image * 65535) / 65535, atol=1e-7)
+    assert decodes == []
+    assert load_image(oriented).shape == (64, 48, 3)
 
 
 def test_16bit_grey_png_is_repeated_into_three_channels(tmp_path, smooth_image):
