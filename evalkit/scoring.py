@@ -20,6 +20,7 @@ from .metrics import METRICS, structural_similarity_map
 
 if TYPE_CHECKING:
     from .align import Alignment
+    from .ocr import OcrEngine
 
 DEFAULT_METRICS = ("psnr", "ssim")
 #: Metrics the OCR check fills in, whenever it runs.
@@ -174,15 +175,15 @@ def score(
     if noisy is not None:
         noisy_image, noisy_name = as_image(noisy, "noisy")
         check_same_size(reference_image, noisy_image, names=(reference_name, noisy_name))
-    if noisy is not None and alignment is None:
-        from .align import align_once
+        if alignment is None:
+            from .align import align_once
 
-        mode, reason = alignment_mode(align, benchmark_of(reference, noisy))
-        alignment = align_once(reference_image, noisy_image, mode=mode, reason=reason)
+            mode, reason = alignment_mode(align, benchmark_of(reference, noisy))
+            alignment = align_once(reference_image, noisy_image, mode=mode, reason=reason)
     if engine is not None and text_regions is None:
-        # Finding the text lines is the score's peak of memory (CRAFT's
-        # activations); done before the candidate is decoded, that peak does not
-        # also hold the candidate (240 MB at 20 MP). The check reads them back.
+        # Finding the text lines is one of the score's highs of memory (PP-OCR's
+        # and CRAFT's activations); done before the candidate is decoded, it does
+        # not also hold the candidate (240 MB at 20 MP). The check reads them back.
         _find_text(alignment.reference if alignment is not None else reference_image, engine)
     candidate_image, candidate_name = as_image(candidate, "candidate")
     check_same_size(reference_image, candidate_image, names=(reference_name, candidate_name))
@@ -262,14 +263,14 @@ def benchmark_of(reference: ImageLike, noisy: ImageLike) -> str | None:
     return benchmark_layout(reference, noisy)
 
 
-def _ocr_engine(ocr: str):
+def _ocr_engine(ocr: str) -> OcrEngine:
     """The OCR engine named ``ocr``; an unknown name fails here, before any work."""
     from .ocr import get_engine
 
     return get_engine(ocr)
 
 
-def _find_text(reference: np.ndarray, engine) -> None:
+def _find_text(reference: np.ndarray, engine: OcrEngine) -> None:
     """Find the reference's text lines into the OCR cache, for the check to read
     back; an engine that cannot run here is reported by the check."""
     from .ocr import detect_text_regions
