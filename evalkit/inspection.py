@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,7 +33,10 @@ from .detectors._blind import (
 from .findings import Finding, Severity, boxes_overlap
 from .io import check_same_size
 from .noise import analyze_residual, estimate_noise_profile
-from .scoring import ImageLike, ScoreResult, as_image, display_map
+from .scoring import ImageLike, ScoreResult, decode_while_loading, display_map
+
+if TYPE_CHECKING:
+    from .ocr import OcrEngine
 
 #: Standard deviation, in pixels, of the blur that turns both images into
 #: comparable estimates of the scene's tones: it averages away the noise of the
@@ -102,8 +105,12 @@ def inspect(
       into other text is a ``text_hallucination``; where the noisy shot cannot be
       read, the output's reading is marked unverifiable, never taken as truth.
     """
-    noisy_image, noisy_name = as_image(noisy, "noisy")
-    candidate_image, candidate_name = as_image(candidate, "candidate")
+    from .ocr import get_engine
+
+    ocr = get_engine(engine) if text else None  # an unknown name fails before any work
+    decoded = decode_while_loading({"noisy": noisy, "candidate": candidate}, ocr)
+    noisy_image, noisy_name = decoded["noisy"]
+    candidate_image, candidate_name = decoded["candidate"]
     check_same_size(noisy_image, candidate_image, names=(noisy_name, candidate_name))
     detections = _detections(noisy_image, candidate_image, settings or {})
     profile = estimate_noise_profile(noisy_image)
@@ -114,9 +121,7 @@ def inspect(
     entries: list[dict[str, Any]] = []
     text_metrics: dict[str, float | None] = {}
     if text:
-        entries, text_findings, text_metrics = _check_text_blind(
-            noisy_image, candidate_image, engine
-        )
+        entries, text_findings, text_metrics = _check_text_blind(noisy_image, candidate_image, ocr)
         findings += text_findings
     findings = sorted(
         (_without_reference(f) for f in findings), key=lambda f: -Severity(f.severity).rank
@@ -214,7 +219,7 @@ def _detail_removed(residual, shape: tuple[int, int], found: list[Finding]) -> l
     return sorted(findings, key=lambda f: -f.score)[:5]
 
 
-def _check_text_blind(noisy: np.ndarray, candidate: np.ndarray, engine: str):
+def _check_text_blind(noisy: np.ndarray, candidate: np.ndarray, engine: OcrEngine):
     """Text lines found and read on the noisy shot, compared with the output's readings.
 
     The noisy shot takes the reference's place in :func:`evalkit.ocr.check_text`;

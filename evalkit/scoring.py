@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from .datasets import TextRegion, benchmark_layout
 from .detectors import DEFAULT_DETECTORS, collect_findings, run_detectors
 from .errors import UnavailableError
 from .findings import Finding, Severity
-from .io import check_file, check_image, check_same_size, load_image
+from .io import check_file, check_image, check_same_size, import_decoders, load_image
 from .metrics import METRICS, structural_similarity_map
 
 if TYPE_CHECKING:
@@ -170,10 +171,11 @@ def score(
     engine = None if ocr is None else _ocr_engine(ocr)
     if not isinstance(candidate, np.ndarray):
         check_file(candidate)
-    reference_image, reference_name = as_image(reference, "reference")
+    decoded = decode_while_loading({"reference": reference, "noisy": noisy}, engine)
+    reference_image, reference_name = decoded["reference"]
     noisy_image = None
     if noisy is not None:
-        noisy_image, noisy_name = as_image(noisy, "noisy")
+        noisy_image, noisy_name = decoded["noisy"]
         check_same_size(reference_image, noisy_image, names=(reference_name, noisy_name))
         if alignment is None:
             from .align import align_once
@@ -356,6 +358,40 @@ def as_image(image: ImageLike, role: str) -> tuple[np.ndarray, str]:
     if isinstance(image, np.ndarray):
         return check_image(image, role), role
     return check_image(load_image(image), str(image)), str(image)
+
+
+def decode_while_loading(
+    images: Mapping[str, ImageLike | None], engine: OcrEngine | None
+) -> dict[str, tuple[np.ndarray, str]]:
+    """:func:`as_image` of each role's image (``None`` is skipped), decoded while
+    ``engine`` loads its model.
+
+    Loading EasyOCR (importing torch and building the reader, 2.4 s) and decoding
+    a 20 MP PNG (1.3 s) each keep one core busy, so the files are decoded in a
+    helper thread while this one loads. The helper only decodes, with every module
+    it needs imported first (:func:`evalkit.io.import_decoders`), and nothing else
+    runs until the load is over: two threads importing into one package tree can
+    hand each other half-made modules, and scipy's array-API checks fail on a
+    half-imported torch. An engine that cannot load here is left to the text check
+    to report.
+
+    Raises
+    ------
+    ImageError
+        As :func:`as_image`; a missing file before anything is loaded.
+    """
+    images = {role: image for role, image in images.items() if image is not None}
+    files = [image for image in images.values() if not isinstance(image, np.ndarray)]
+    if engine is None or not files:
+        return {role: as_image(image, role) for role, image in images.items()}
+    for path in files:
+        check_file(path)
+    import_decoders()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalkit-decode") as helper:
+        decoding = {role: helper.submit(as_image, image, role) for role, image in images.items()}
+        with contextlib.suppress(UnavailableError):
+            engine.load()
+        return {role: future.result() for role, future in decoding.items()}
 
 
 def _non_finite_reason(value: float) -> str:

@@ -59,3 +59,44 @@ def test_text_lines_are_found_before_the_candidate_is_decoded(tmp_path, monkeypa
     evalkit.score(paths["ref"], paths["out"], ocr=Spy(), maps=False)
     # Once: the check reads the lines back from the cache.
     assert order == ["ref.png", "detect", "out.png"]
+
+
+def test_the_engine_loads_in_this_thread_while_the_files_decode_in_another(tmp_path, monkeypatch):
+    # Importing torch and EasyOCR (2.4 s) overlaps decoding the pair; the import
+    # stays in the calling thread and only decoding runs beside it.
+    import threading
+
+    from evalkit.errors import ImageError
+    from evalkit.io import save_image
+    from evalkit.ocr import NullEngine
+    from evalkit.scoring import as_image, decode_while_loading
+
+    threads = {}
+
+    class Loading(NullEngine):
+        def load(self):
+            threads["load"] = threading.current_thread()
+
+    rng = np.random.default_rng(5)
+    image = rng.uniform(0.2, 0.8, (48, 64, 3)).astype(np.float32)
+    path = save_image(tmp_path / "ref.png", image)
+    load = evalkit.scoring.load_image
+    monkeypatch.setattr(
+        "evalkit.scoring.load_image",
+        lambda p: threads.setdefault("decode", threading.current_thread()) and load(p),
+    )
+    decoded = decode_while_loading({"reference": path, "noisy": None}, Loading())
+    assert list(decoded) == ["reference"]
+    np.testing.assert_array_equal(decoded["reference"][0], as_image(path, "reference")[0])
+    assert threads["load"] is threading.current_thread()
+    assert threads["decode"] is not threading.current_thread()
+
+    # A missing file fails before anything loads; a corrupt one after, as itself.
+    threads.clear()
+    with pytest.raises(ImageError, match="no such file"):
+        decode_while_loading({"reference": path, "noisy": tmp_path / "gone.png"}, Loading())
+    assert threads == {}
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(ImageError, match=r"bad\.png"):
+        decode_while_loading({"reference": tmp_path / "bad.png"}, Loading())
+    assert "load" in threads

@@ -78,7 +78,7 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
                     f"limit of {max_pixels / 1e6:.0f} MP (decompression-bomb guard; "
                     "raise max_pixels to read it)"
                 )
-            data = _unoriented_16bit_png(path, im)
+            data = _unoriented_png(path, im)
             if data is not None:
                 orientation, array = 1, _decode_opencv(data)
             else:
@@ -94,6 +94,18 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.n
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{path}: truncated or corrupt image ({exc})") from None
     return _to_canonical(_apply_orientation(array, orientation), path)
+
+
+def import_decoders() -> None:
+    """Import what :func:`load_image` imports on first use for PNG, JPEG and integer
+    TIFF (OpenCV, Pillow's format plugins), so that it then imports nothing.
+
+    For decoding in a thread while another imports: two threads importing into one
+    package tree can hand each other half-made modules.
+    """
+    import cv2  # noqa: F401
+
+    Image.init()
 
 
 def check_file(path: str | os.PathLike) -> Path:
@@ -265,22 +277,26 @@ def _needs_opencv(path: Path, im: Image.Image) -> bool:
     return False
 
 
-def _unoriented_16bit_png(path: Path, im: Image.Image) -> np.ndarray | None:
-    """The bytes of a 16-bit PNG that needs no EXIF look-up, else ``None``.
+def _unoriented_png(path: Path, im: Image.Image) -> np.ndarray | None:
+    """The bytes of an 8- or 16-bit PNG that needs no EXIF look-up, else ``None``:
+    OpenCV decodes those.
 
-    16-bit PNGs are decoded by OpenCV, which keeps every bit (Pillow reduces them
-    to 8), but Pillow's ``getexif`` decodes a PNG whole just to look for an
-    orientation: for a 20 MP frame a second decode. A PNG skips the look-up when
-    it is complete (else Pillow is left to report the truncation: OpenCV may
-    fill the missing rows), holds no metadata that could orient it (an eXIf
-    chunk, or text chunks with EXIF or XMP, which ``getexif`` reads), and fits
-    OpenCV's largest side.
+    Pillow reduces 16-bit PNGs to 8 bits, so those must go to OpenCV, which keeps
+    every bit; and Pillow's ``getexif`` decodes a PNG whole just to look for an
+    orientation, for a 20 MP frame a second decode. OpenCV also decodes without
+    Python's lock, so a frame decodes in a thread at full speed while another
+    imports; Pillow takes the lock back after every chunk. A PNG skips the look-up
+    when it is complete (else Pillow is left to report the truncation: OpenCV may
+    fill the missing rows), holds no metadata that could orient it (an eXIf chunk,
+    or text chunks with EXIF or XMP, which ``getexif`` reads), and fits OpenCV's
+    largest side. 8-bit PNGs with a colour profile stay with Pillow.
     """
     if im.format != "PNG" or max(im.size) > _OPENCV_MAX_SIDE:
         return None
     with open(path, "rb") as fh:
-        if fh.read(25)[24:] != b"\x10":
-            return None
+        depth = fh.read(25)[24]
+    if depth not in (8, 16):
+        return None
     data = np.fromfile(path, dtype=np.uint8)
     view = memoryview(data)
     if view[:8] != _PNG_SIGNATURE:
@@ -288,7 +304,9 @@ def _unoriented_16bit_png(path: Path, im: Image.Image) -> np.ndarray | None:
     at = len(_PNG_SIGNATURE)
     while at + 12 <= len(view):
         length, kind = int.from_bytes(view[at : at + 4], "big"), view[at + 4 : at + 8].tobytes()
-        if kind == b"eXIf":
+        if kind == b"eXIf" or (kind == b"iCCP" and depth == 8):
+            # libpng prints its doubts about a colour profile on stderr, where
+            # Pillow says nothing; only 16 bits need OpenCV.
             return None
         if kind in (b"tEXt", b"zTXt", b"iTXt"):
             # A keyword of at most 79 bytes, ended by NUL.

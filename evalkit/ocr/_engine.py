@@ -64,6 +64,18 @@ class OcrEngine:
         """
         raise NotImplementedError
 
+    def load(self) -> None:
+        """Load the model now rather than on the first read; the default does nothing.
+
+        Reading works without it: a caller with other work to do meanwhile (decoding
+        the frames) calls it to overlap the two.
+
+        Raises
+        ------
+        UnavailableError
+            The engine cannot run here (package or weights missing).
+        """
+
     def detect(self, image: np.ndarray) -> list[BBox]:
         """Find lines of text in ``image`` (uint8 (H, W, 3)); boxes as (x, y, w, h).
 

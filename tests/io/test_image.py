@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -59,19 +61,50 @@ def _grey16_png(path, metadata: str):
     return codes
 
 
-def test_16bit_png_is_decoded_once(tmp_path, smooth_image, monkeypatch):
-    # Pillow's getexif decodes a PNG whole; a 16-bit one without orienting
-    # metadata goes straight to OpenCV.
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_png_is_decoded_once_by_opencv(tmp_path, smooth_image, monkeypatch, bit_depth):
+    # Pillow's getexif decodes a PNG whole; one without orienting metadata goes
+    # straight to OpenCV (which, unlike Pillow, decodes without the GIL).
     from PIL import PngImagePlugin
 
-    path = save_image(tmp_path / "plain.png", smooth_image, bit_depth=16)
+    path = save_image(tmp_path / "plain.png", smooth_image, bit_depth=bit_depth)
     decodes = []
     load = PngImagePlugin.PngImageFile.load
     monkeypatch.setattr(
         PngImagePlugin.PngImageFile, "load", lambda im: decodes.append(im) or load(im)
     )
-    np.testing.assert_allclose(load_image(path), np.rint(smooth_image * 65535) / 65535, atol=1e-7)
+    levels = 2**bit_depth - 1
+    np.testing.assert_allclose(load_image(path), np.rint(smooth_image * levels) / levels, atol=1e-7)
     assert decodes == []
+
+
+@pytest.mark.parametrize(
+    "kind", ["grey", "grey and alpha", "palette", "transparent colour", "colour profile"]
+)
+def test_8bit_png_reads_as_pillow_reads_it(tmp_path, smooth_image, kind, capfd):
+    # Whichever library decodes it. An 8-bit PNG with a colour profile stays with
+    # Pillow: libpng prints its doubts about one on stderr (here a profile too
+    # short to be one).
+    codes = _codes8(smooth_image)
+    im = {
+        "grey": lambda: Image.fromarray(codes[..., 1]),
+        "grey and alpha": lambda: Image.fromarray(codes[..., 1]).convert("LA"),
+        "palette": lambda: Image.fromarray(codes).quantize(64),
+        "transparent colour": lambda: Image.fromarray(codes),
+        "colour profile": lambda: Image.fromarray(codes),
+    }[kind]()
+    path = tmp_path / "k.png"
+    extra = {
+        "transparent colour": {"transparency": tuple(int(v) for v in codes[0, 0])},
+        "colour profile": {"icc_profile": b"\0" * 200},
+    }.get(kind, {})
+    im.save(path, **extra)
+    with Image.open(path) as saved:
+        expected = np.asarray(saved.convert("RGB")) / 255
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the alpha channel dropped
+        np.testing.assert_allclose(load_image(path), expected, atol=1e-7)
+    assert capfd.readouterr().err == ""
 
 
 @pytest.mark.parametrize("metadata", ["exif", "raw profile", "xmp"])
