@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from . import _json as strict_json
+from ._pages import avoid_hugepage_stalls
 from .datasets import LAYOUTS
 from .errors import EvalkitError
 
@@ -518,6 +519,8 @@ def sample(
 
 def main() -> None:
     """Console-script entry point."""
+    # The command's processes are evalkit's own to tune; a library user's are not.
+    avoid_hugepage_stalls()
     app(prog_name="evalkit")
 
 
