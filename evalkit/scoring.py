@@ -172,10 +172,11 @@ def score(
     if not isinstance(candidate, np.ndarray):
         check_file(candidate)
     decoded = decode_while_loading({"reference": reference, "noisy": noisy}, engine)
-    reference_image, reference_name = decoded["reference"]
+    # Popped: once aligned, the reference as decoded is not held to the end.
+    reference_image, reference_name = decoded.pop("reference")
     noisy_image = None
     if noisy is not None:
-        noisy_image, noisy_name = decoded["noisy"]
+        noisy_image, noisy_name = decoded.pop("noisy")
         check_same_size(reference_image, noisy_image, names=(reference_name, noisy_name))
         if alignment is None:
             from .align import align_once

@@ -278,10 +278,11 @@ def check_text(
                 f"reference and noisy shapes differ: {reference.shape} vs {noisy.shape}"
             )
     ocr = get_engine(engine)
-    reference8 = to_codes(reference)
+    # Lines are cut from the float frames and converted crop by crop: a whole
+    # 8-bit copy of the reference (60 MB at 20 MP) would be held while they are read.
     if regions is None:
         source = "detected"
-        regions = detect_text_regions(reference8, engine=ocr)
+        regions = detect_text_regions(reference, engine=ocr)
     else:
         source = "annotation"
         regions = tuple(regions)
@@ -291,19 +292,19 @@ def check_text(
     entries, findings = [], []
     for region in regions:
         if source == "annotation":
-            lines, margin = _lines_in_box(reference8, region.bbox, ocr)
+            lines, margin = _lines_in_box(reference, region.bbox, ocr)
         else:
             lines, margin = [region.bbox], 0.0
         entry, finding = _judge(
             region,
             source,
-            _read_lines(reference8, lines, ocr, margin),
+            _read_lines(reference, lines, ocr, margin),
             _read_lines(candidate, lines, ocr, margin),
             _read_lines(noisy, lines, ocr, margin) if noisy is not None else None,
             _sharpness_ratio(reference, candidate, region.bbox),
             thresholds,
             lambda lines=lines, margin=margin, box=region.bbox: Evidence(
-                _rereadings(reference8, candidate, lines, ocr, second_engine, margin),
+                _rereadings(reference, candidate, lines, ocr, second_engine, margin),
                 glyph_evidence(reference, candidate, box, noisy=noisy),
             ),
         )
@@ -359,6 +360,8 @@ def _lines_in_box(image: np.ndarray, box: BBox, ocr: OcrEngine) -> tuple[list[BB
         return [box], ANNOTATION_MARGIN
     x, y, w, h = _padded(box, image.shape, ANNOTATION_MARGIN)
     crop = image[y : y + h, x : x + w]
+    if crop.dtype != np.uint8:
+        crop = to_codes(crop)
     key = ("box", ocr.name, image_digest(crop))
     lines = DETECTIONS.get(key)
     if lines is None:
