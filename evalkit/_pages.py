@@ -2,13 +2,13 @@
 transparent-huge-page hint, off where the kernel would stall to honour it.
 
 numpy marks every array of 4 MB or more ``MADV_HUGEPAGE``. Under the kernel's
-THP ``defrag`` policies ``madvise`` and ``defer+madvise`` (``madvise`` is the
-kernel's default and Debian's and Ubuntu's), a page fault in such memory that
+THP ``defrag`` policies ``madvise``, ``defer+madvise`` and ``always`` (``madvise``
+is the kernel's default and Debian's and Ubuntu's), a page fault in such memory that
 finds no free 2 MB page compacts memory on the spot instead of taking 4 kB pages
 (numpy issue 31590), and in a virtual machine that reports free memory to its
 host the host must back each 2 MB page again. A 20 MP score touches about 2 GB of
 fresh arrays: on this project's 2-core VM the first 1.9 GB of a process took
-4.8 s with the hint and 0.7 s without, and a whole score ran 1.3-1.6 s faster
+4.8 s with the hint and 0.7 s without, and a whole score ran 0.9-1.6 s faster
 without it, while with huge pages at hand the hint saves 0.3 s per 2 GB and the
 compute measured the same either way (``--ocr none`` 6.7-7.3 s both ways).
 """
