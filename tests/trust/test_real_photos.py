@@ -118,14 +118,15 @@ def _most_textured_window(image: np.ndarray, size: int) -> tuple[int, int, int, 
     return int(x), int(y), size, size
 
 
-def test_a_real_texture_smoothed_to_nothing_is_caught_without_a_reference(crops):
+@pytest.mark.parametrize("sigma", [4.0, 8.0], ids=["blurred", "smoothed-to-nothing"])
+def test_a_real_texture_smoothed_flat_is_caught_without_a_reference(crops, sigma):
     import cv2
 
     caught = []
     for _pair_id, _reference, noisy, honest in crops:
         x, y, w, h = box = _most_textured_window(noisy, 128)
         flattened = honest.copy()
-        flattened[y : y + h, x : x + w] = cv2.GaussianBlur(honest, (0, 0), 8.0)[
+        flattened[y : y + h, x : x + w] = cv2.GaussianBlur(honest, (0, 0), sigma)[
             y : y + h, x : x + w
         ]
         found = evalkit.inspect(noisy, flattened, text=False).findings
@@ -138,9 +139,6 @@ def test_a_real_texture_smoothed_to_nothing_is_caught_without_a_reference(crops)
                 for f in found
             )
         )
-    # Where the noisy shot shows texture plainly above its noise (most crops);
-    # the honest NLM of the same crops draws no warning (the test above).
-    print(
-        "texture smoothed to nothing, caught without a reference:", sum(caught), "of", len(caught)
-    )
-    assert sum(caught) >= 0.75 * len(caught), caught
+    # The honest NLM of the same crops draws no warning (the tests above).
+    print(f"texture blurred (sigma {sigma} px), caught without a reference:", sum(caught))
+    assert sum(caught) >= 0.9 * len(caught), caught
