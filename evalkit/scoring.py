@@ -183,16 +183,20 @@ def score(
 
             mode, reason = alignment_mode(align, benchmark_of(reference, noisy))
             alignment = align_once(reference_image, noisy_image, mode=mode, reason=reason)
+    full_size = reference_image.shape[:2]
+    if alignment is not None:
+        # Only the aligned reference is used from here: the decoded one, a
+        # separate 240 MB at 20 MP where a warp or an exposure match made a copy,
+        # is not held through text detection.
+        reference_image = alignment.reference
     if engine is not None and text_regions is None:
         # Finding the text lines is one of the score's highs of memory (PP-OCR's
         # and CRAFT's activations); done before the candidate is decoded, it does
         # not also hold the candidate (240 MB at 20 MP). The check reads them back.
-        _find_text(alignment.reference if alignment is not None else reference_image, engine)
+        _find_text(reference_image, engine)
     candidate_image, candidate_name = as_image(candidate, "candidate")
-    check_same_size(reference_image, candidate_image, names=(reference_name, candidate_name))
-    full_size = candidate_image.shape[:2]
+    check_same_size(full_size, candidate_image, names=(reference_name, candidate_name))
     if alignment is not None:
-        reference_image = alignment.reference
         candidate_image = alignment.crop(candidate_image)
         noisy_image = alignment.crop(noisy_image) if noisy_image is not None else None
     values, unavailable = compute_metrics(

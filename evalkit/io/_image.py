@@ -195,14 +195,19 @@ def to_codes(image: np.ndarray, *, bit_depth: int = 8) -> np.ndarray:
 
 
 def check_same_size(
-    reference: np.ndarray, candidate: np.ndarray, *, names=("reference", "candidate")
+    reference: np.ndarray | tuple[int, int],
+    candidate: np.ndarray,
+    *,
+    names=("reference", "candidate"),
 ) -> None:
     """Raise :class:`ImageError` unless two images have the same height and width.
 
-    ``names`` are the labels (usually file names) quoted in the message.
+    ``reference`` is an image or its ``(height, width)``; ``names`` are the
+    labels (usually file names) quoted in the message.
     """
-    if reference.shape[:2] != candidate.shape[:2]:
-        (rh, rw), (ch, cw) = reference.shape[:2], candidate.shape[:2]
+    size = tuple(reference) if isinstance(reference, tuple) else reference.shape[:2]
+    if size != candidate.shape[:2]:
+        (rh, rw), (ch, cw) = size, candidate.shape[:2]
         raise ImageError(
             f"{names[1]}: size {cw}x{ch} does not match {names[0]} ({rw}x{rh}); "
             "a denoiser output must have the size of its input"
