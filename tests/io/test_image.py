@@ -194,9 +194,11 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
         load_image(path, max_pixels=1_000_000)
 
 
-def test_size_mismatch_names_both_files():
+@pytest.mark.parametrize("reference", [np.zeros((20, 40, 3)), (20, 40)], ids=["image", "size"])
+def test_size_mismatch_names_both_files(reference):
     with pytest.raises(ImageError, match=r"out\.png: size 30x20 does not match ref\.png \(40x20\)"):
-        check_same_size(np.zeros((20, 40, 3)), np.zeros((20, 30, 3)), names=("ref.png", "out.png"))
+        check_same_size(reference, np.zeros((20, 30, 3)), names=("ref.png", "out.png"))
+    check_same_size(reference, np.zeros((20, 40, 3)))
 
 
 def test_float_tiff_is_clipped_to_unit_range(tmp_path):
