@@ -140,7 +140,9 @@ def execute_item(item: WorkItem) -> dict[str, Any]:
         if reused:  # the PNG gives back the exact codes that were hashed
             output, output_hash = item.cached_output[:2]
         else:
-            output_hash = hashlib.blake2b(candidate.tobytes(), digest_size=16).hexdigest()
+            # Hashed in place: tobytes() would copy the codes (120 MB at 20 MP).
+            codes = np.ascontiguousarray(candidate).data
+            output_hash = hashlib.blake2b(codes, digest_size=16).hexdigest()
             output = _save_output(candidate, item)
         # Scoring the codes that were saved (an 8-bit PNG holds 16-bit codes / 257
         # exactly) makes a resumed run, which reads them back, give exactly the
