@@ -30,6 +30,7 @@ def detect_highlight_clipping(
     reference_below: float = 251.0 / 255,
     min_tile_fraction: float = 0.05,
     min_pixels: int = 64,
+    min_visible: float = 6.0 / 255,
     info: float = 0.0001,
     warning: float = 0.0005,
     critical: float = 0.02,
@@ -64,6 +65,15 @@ def detect_highlight_clipping(
         region (0.05 ignores isolated specks).
     min_pixels : int, optional
         Regions with fewer newly clipped pixels are at most ``info``.
+    min_visible : float, optional
+        Least change a region's clip must make to count ([0, 1] units: 6 codes,
+        2.4 %, an honest denoise's drift of about 1 % plus a 1 % gain). The
+        change is the larger of the detail taken (95th minus 5th percentile of
+        the reference's brightest channel over the newly clipped pixels) and the
+        tone step to the limit (their median distance from it). Below it the
+        region is at most ``info``: on a whole PolyU frame, a flat near-white
+        wall at 249-251 that an honest NLM put at 252 and a 1 % gain took to
+        255. The sample's blown-out metal, paper and signs spread 9-41 codes.
     info, warning, critical : float, optional
         Thresholds on a region's newly clipped pixels as a fraction of the
         image. 0.05 % is a 100x100 patch of a 20 MP photo, a blown area a viewer
@@ -86,7 +96,7 @@ def detect_highlight_clipping(
         newly &= ~_mostly(an.brightest("noisy", np.greater_equal, clip_level))
     return _clipping_detection(
         "highlight_clipping", "blown out to white", newly, an, min_tile_fraction, min_pixels,
-        (info, warning, critical), max_findings,
+        (1.0, min_visible), (info, warning, critical), max_findings,
     )  # fmt: skip
 
 
@@ -100,6 +110,7 @@ def detect_shadow_clipping(
     reference_above: float = 4.0 / 255,
     min_tile_fraction: float = 0.05,
     min_pixels: int = 64,
+    min_visible: float = 4.0 / 255,
     info: float = 0.0001,
     warning: float = 0.0005,
     critical: float = 0.02,
@@ -111,8 +122,10 @@ def detect_shadow_clipping(
     ``clip_level`` (code 0) and the reference's largest channel is above
     ``reference_above`` (4/255: shadow detail a screen still shows), and the
     noisy shot, when given, is not itself black over most of the pixel's 5x5
-    neighbourhood. Tiles, regions and severities work as in
-    :func:`detect_highlight_clipping`.
+    neighbourhood. Tiles, regions, severities and ``min_visible`` work as in
+    :func:`detect_highlight_clipping`; ``min_visible`` is 4 codes here, the
+    shadow detail a screen still shows, since a gain moves shadows by a fraction
+    of a code (a PolyU chair crop's shadows at 4-8 codes, crushed, change by 5.5).
 
     Returns
     -------
@@ -129,7 +142,7 @@ def detect_shadow_clipping(
         newly &= ~_mostly(an.brightest("noisy", np.less_equal, clip_level))
     return _clipping_detection(
         "shadow_clipping", "crushed to black", newly, an, min_tile_fraction, min_pixels,
-        (info, warning, critical), max_findings,
+        (0.0, min_visible), (info, warning, critical), max_findings,
     )  # fmt: skip
 
 
@@ -160,19 +173,23 @@ def _neighbours_at_least(flags: np.ndarray, count: int) -> np.ndarray:
     return total >= count
 
 
-def _clipping_detection(name, words, newly, an, min_tile_fraction, min_pixels, levels, cap):
+def _clipping_detection(
+    name, words, newly, an, min_tile_fraction, min_pixels, visible, levels, cap
+):
     fraction = tile_mean(newly, an.tile)
     total = newly.size
     items = []
     for region in regions(fraction >= min_tile_fraction, an.tile, an.shape):
         x, y, w, h = region.bbox
-        count = int(newly[y : y + h, x : x + w].sum())
+        inside = newly[y : y + h, x : x + w]
+        count = int(inside.sum())
         share = count / total
         severity = severity_of(share, *levels)
         if severity is None:
             continue
-        if count < min_pixels:
-            severity = severity_of(0.0, 0.0, 1.0, 1.0)  # info: too small to see
+        limit, least = visible
+        if count < min_pixels or _change(an, region.bbox, inside, limit) < least:
+            severity = severity_of(0.0, 0.0, 1.0, 1.0)  # info: too small or too flat to see
         message = (
             f"{share:.1%} of the image ({count} pixels) is newly {words} in the "
             f"{w}x{h} region at {fmt_bbox(region.bbox)}, where the reference keeps detail"
@@ -186,6 +203,17 @@ def _clipping_detection(name, words, newly, an, min_tile_fraction, min_pixels, l
         sort_and_cap(items, cap),
         {"newly_clipped_fraction": score, "warning": levels[1], "critical": levels[2]},
     )
+
+
+def _change(an, bbox, newly: np.ndarray, limit: float) -> float:
+    """What the clip changed over the pixels ``newly`` marks in ``bbox``: the larger
+    of the detail it took (95th minus 5th percentile of the reference's brightest
+    channel) and the tone step to ``limit`` (their median distance from it)."""
+    x, y, w, h = bbox
+    part = an.image("reference")[y : y + h, x : x + w]
+    peak = np.maximum(np.maximum(part[..., 0], part[..., 1]), part[..., 2])[newly]
+    low, middle, high = np.percentile(peak, [5, 50, 95])
+    return float(max(high - low, abs(limit - middle)))
 
 
 def detect_tone_shift(

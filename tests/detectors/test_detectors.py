@@ -355,6 +355,20 @@ def test_noise_clipping_single_pixels_is_not_blown_highlights():
     assert not detect_highlight_clipping(reference, noisy).findings
 
 
+def test_a_flat_near_white_area_nudged_onto_white_is_not_a_blow_out():
+    # PolyU Canon80D_corne: a bare wall at 249-251 that an honest NLM put at 252
+    # and a 1 % gain took to 255; nothing a viewer sees was lost.
+    reference = _scene_with(_grey((96, 96), 250 / 255), (64, 64))
+    nudged = reference.copy()
+    nudged[64:160, 64:160] = 1.0
+    found = detect_highlight_clipping(reference, nudged).findings
+    assert found and not serious(found)  # reported, as info
+    # The same area from 235, or with its shading, is blown out.
+    for shading in (np.float32(235 / 255), np.linspace(0.94, 0.98, 96, dtype=np.float32)):
+        reference[64:160, 64:160] = shading if np.ndim(shading) == 0 else shading[None, :, None]
+        assert serious(detect_highlight_clipping(reference, nudged).findings)
+
+
 def test_highlights_the_noisy_shot_had_already_blown_are_not_blamed():
     # PolyU Canon5D2_fruit: the high-ISO shot blows out glints that the mean of
     # many shots keeps at 240-250. Keeping them blown is not the denoiser's doing.

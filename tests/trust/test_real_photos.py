@@ -105,6 +105,26 @@ def test_an_invisible_perturbation_of_an_honest_output_moves_no_finding_up(crops
     assert alarms == {}
 
 
+def test_an_invisible_perturbation_moves_no_finding_up_on_whole_frames():
+    # Whole frames hold what crops do not: a bare near-white wall, which a 1 %
+    # gain of an honest NLM took onto white (PolyU Canon80D_corne). Judged
+    # without a reference, the mode that sees every frame of a user's own.
+    folder = SHARED_DATA / "real-pairs" / "polyu-full"
+    if not folder.is_dir():
+        pytest.skip("../shared/data/real-pairs/polyu-full is not present")
+    alarms = {}
+    for pair in load_dataset_dir(folder):
+        _, noisy = pair.load()
+        honest = make_denoiser("opencv_nlm", h=4.0).denoise(noisy)
+        before = _serious(evalkit.inspect(noisy, honest, text=False))
+        for name, perturb in PERTURBATIONS.items():
+            after = _serious(evalkit.inspect(noisy, perturb(honest), text=False))
+            new = {key: message for key, message in after.items() if key not in before}
+            if new:
+                alarms[(pair.id, name)] = new
+    assert alarms == {}
+
+
 def _most_textured_window(image: np.ndarray, size: int) -> tuple[int, int, int, int]:
     """(x, y, w, h) of the ``size``-px window with the most 2-6 px luma detail."""
     import cv2
