@@ -285,27 +285,20 @@ def detect_detail_loss_blind(
             f"{float(np.median(measured.expected[region.tiles])):.0%} ({NO_REFERENCE})"
         )
 
-    # The median: one region's value stands for most of its tiles, not its worst.
-    items = _region_findings(
-        "detail_loss",
-        mid.loss,
-        shared,
-        (info, warning, critical),
-        describe(mid, "texture"),
-        reduce=np.median,
-    )
-    items += [
-        (value, finding)
-        for value, finding in _region_findings(
-            "detail_loss",
-            both.loss,
-            shared,
-            flat_levels,
-            describe(both, "fine texture"),
-            reduce=np.median,
+    items: list[tuple[float, Finding]] = []
+    for measured, levels, what in (
+        (mid, (info, warning, critical), "texture"),
+        (both, flat_levels, "fine texture"),
+    ):
+        # The median: one region's value stands for most of its tiles, not its worst.
+        found = _region_findings(
+            "detail_loss", measured.loss, shared, levels, describe(measured, what), reduce=np.median
         )
-        if not any(boxes_overlap(finding.bbox, other.bbox) for _, other in items)
-    ]
+        items += [
+            (value, finding)
+            for value, finding in found
+            if not any(boxes_overlap(finding.bbox, other.bbox) for _, other in items)
+        ]
     heat = np.where(both.loss >= flat_levels[1], np.maximum(both.loss, mid.loss), mid.loss)
     return Detection(
         detector="detail_loss",
@@ -314,7 +307,7 @@ def detect_detail_loss_blind(
         findings=sort_and_cap(items, max_findings),
         measures={
             "judged_fraction": float(mid.judged.mean()),
-            "fine_judged_fraction": float(both.judged.mean()),
+            "fine_and_mid_judged_fraction": float(both.judged.mean()),
         },
     )
 
