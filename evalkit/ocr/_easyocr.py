@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -159,31 +160,17 @@ def _make_reader(languages: tuple[str, ...]):
 
 
 def _attach_craft(reader) -> None:
-    """Give ``reader`` EasyOCR's CRAFT detector, the network its ``get_detector``
-    makes on the CPU, without building the classifier CRAFT never uses.
-
-    CRAFT's backbone is cut from torchvision's whole VGG16-BN, so EasyOCR allocates
-    and randomly initialises its ImageNet classifier (124 M weights, 495 MB) only to
-    drop it: 2 s, and the score's peak memory, as it happens while the frames are
-    held. Built on the meta device the modules hold no memory until the
-    checkpoint's tensors are assigned into them. ``get_detector`` also runs
-    ``quantize_dynamic``, which converts only linear and recurrent layers; CRAFT has
-    none, so the network is the same (tested against ``get_detector``).
-    """
-    import torch
-    from easyocr.craft import CRAFT
-    from easyocr.detection import copyStateDict
+    """Give ``reader`` EasyOCR's CRAFT detector, run by ONNX Runtime
+    (:mod:`evalkit.ocr._craft`: the same network, 1.8x faster than torch here)."""
+    from ._craft import OnnxCraft, exported_craft
 
     try:
         # Checks the file's MD5 and sets the reader's text-box decoder for CRAFT.
         path = reader.getDetectorPath("craft")
     except FileNotFoundError as exc:
         raise UnavailableError(f"easyocr's CRAFT weights are not installed: {exc}") from None
-    with torch.device("meta"):
-        network = CRAFT()
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    network.load_state_dict(copyStateDict(state), assign=True)
-    reader.detector = network.eval()
+    md5 = reader.detection_models["craft"]["md5sum"]
+    reader.detector = OnnxCraft(exported_craft(Path(path), md5))
 
 
 def _corners(found) -> list[tuple[float, float, float, float]]:

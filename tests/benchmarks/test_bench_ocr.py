@@ -219,6 +219,57 @@ def test_bench_text_detection_of_a_whole_frame_in_windows_against_the_whole_fram
     assert found >= 0.9 * len(whole)
 
 
+@pytest.mark.realdata
+@pytest.mark.benchmark(group="text-detection")
+def test_bench_craft_by_onnx_runtime_against_easyocrs_torch_network(benchmark, shared_data):
+    """EasyOCR's ``detect`` on a real photograph (stickers and labels, 2560 x 1920
+    seen at 1280 x 960, the size of a large window at 20 MP), with CRAFT run by
+    ONNX Runtime (evalkit) and by EasyOCR's own torch network (``get_detector``),
+    in one run: the same lines, and the time of each."""
+    pytest.importorskip("easyocr_en_models")
+    import os
+    import warnings
+
+    from easyocr.detection import get_detector
+
+    from evalkit.io import load_image, to_codes
+    from evalkit.ocr import get_engine
+
+    image = to_codes(load_image(shared_data / "text-photos" / "photo_ocr_stickers.jpg"))
+    reader = get_engine("easyocr").reader
+    ours = reader.detector
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # easyocr's quantize_dynamic deprecation
+        theirs = get_detector(reader.getDetectorPath("craft"))
+    times = []
+
+    def detect():
+        start = time.perf_counter()
+        lines = reader.detect(image, canvas_size=1280)
+        times.append(time.perf_counter() - start)
+        return lines
+
+    found = benchmark.pedantic(detect, rounds=2, iterations=1)
+    reader.detector = theirs
+    try:
+        start = time.perf_counter()
+        expected = reader.detect(image, canvas_size=1280)
+        torch_s = time.perf_counter() - start
+    finally:
+        reader.detector = ours
+    onnx_s = min(times)
+    benchmark.extra_info.update(
+        pixels=image.shape[0] * image.shape[1],
+        onnx_runtime_s=onnx_s,
+        torch_s=torch_s,
+        speedup=torch_s / onnx_s,
+        lines=len(found[0][0]) + len(found[1][0]),
+        same_lines=found == expected,
+        load_average=os.getloadavg()[0],
+    )
+    assert found == expected
+
+
 def _whole_frame_lines(engine, image, module):
     limit = module.WINDOWED_FROM
     module.WINDOWED_FROM = float("inf")

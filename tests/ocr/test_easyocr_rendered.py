@@ -8,6 +8,8 @@ backgrounds and rotations, and automatic region detection, are marked slow.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
@@ -186,29 +188,69 @@ def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_
     assert len(found) == len(ORIGINAL)
 
 
-def test_craft_built_without_its_classifier_is_easyocrs_detector(easyocr_engine):
-    # evalkit builds CRAFT on the meta device and assigns the checkpoint into it;
-    # it must be the network EasyOCR's own get_detector makes, bit for bit, and
-    # find the same lines.
+def _easyocrs_craft(reader):
+    """CRAFT as EasyOCR's own ``get_detector`` makes it (torch, quantize_dynamic)."""
     import warnings
 
-    import torch
     from easyocr.detection import get_detector
 
-    reader = easyocr_engine.reader
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # easyocr's quantize_dynamic deprecation
-        theirs = get_detector(reader.getDetectorPath("craft"))
-    ours = reader.detector
+        return get_detector(reader.getDetectorPath("craft"))
+
+
+def test_craft_built_without_its_classifier_is_easyocrs_detector(easyocr_engine):
+    # evalkit builds CRAFT on the meta device and assigns the checkpoint into it
+    # before exporting it: it must be the network EasyOCR's own get_detector
+    # makes, bit for bit.
+    import torch
+
+    from evalkit.ocr._craft import craft_network
+
+    reader = easyocr_engine.reader
+    theirs = _easyocrs_craft(reader)
+    ours = craft_network(Path(reader.getDetectorPath("craft")))
     assert not any(t.is_meta for t in [*ours.parameters(), *ours.buffers()])
     state, expected = ours.state_dict(), theirs.state_dict()
     assert state.keys() == expected.keys()
     assert all(torch.equal(state[k], expected[k]) for k in state)
-    reference, _, _ = scene(BASE)
-    image = (reference * 255).astype(np.uint8)
-    found = reader.detect(image)
-    reader.detector = theirs
+
+
+def assert_same_lines_as_easyocr(reader, image: np.ndarray, **options) -> None:
+    """The lines EasyOCR finds in ``image`` with CRAFT run by ONNX Runtime are
+    the ones it finds with its own torch network."""
+    from evalkit.ocr._craft import OnnxCraft
+
+    ours = reader.detector
+    assert isinstance(ours, OnnxCraft)
+    found = reader.detect(image, **options)
+    assert found[0][0] or found[1][0], "no line found: the comparison would be empty"
+    reader.detector = _easyocrs_craft(reader)
     try:
-        assert reader.detect(image) == found
+        assert reader.detect(image, **options) == found
     finally:
         reader.detector = ours
+
+
+def test_craft_run_by_onnx_runtime_is_easyocrs_network(easyocr_engine):
+    import torch
+
+    reader = easyocr_engine.reader
+    # A size unlike the one the export was traced with, not square: the sides
+    # are dynamic in the exported graph.
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(1, 3, 96, 160)).astype(np.float32))
+    with torch.no_grad():
+        expected, _ = _easyocrs_craft(reader)(x)
+    scores, _ = reader.detector(x)
+    assert scores.shape == expected.shape == (1, 48, 80, 2)
+    np.testing.assert_allclose(scores.numpy(), expected.numpy(), atol=1e-5)
+    reference, _, _ = scene(BASE)
+    assert_same_lines_as_easyocr(reader, (reference * 255).astype(np.uint8))
+
+
+@pytest.mark.realdata
+def test_craft_run_by_onnx_runtime_finds_easyocrs_lines_on_a_photo(easyocr_engine, shared_data):
+    from evalkit.io import load_image, to_codes
+
+    image = to_codes(load_image(shared_data / "text-photos" / "photo_ocr_book.jpg"))
+    assert_same_lines_as_easyocr(easyocr_engine.reader, image)
