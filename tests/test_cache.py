@@ -95,3 +95,21 @@ def test_lines_found_on_a_reference_are_found_once_for_every_later_process(folde
     clear_cache()
     detect_text_regions(reference, engine=engine)
     assert engine.detections == 2
+
+
+def test_image_digest_tells_pixels_shape_and_dtype_apart():
+    from blake3 import blake3
+
+    image = np.random.default_rng(0).random((48, 64, 3), dtype=np.float32)
+    digest = cache.image_digest(image)
+    # BLAKE3 of the shape and dtype, then the bytes, as the docstring says.
+    expected = blake3(b"(48, 64, 3)<f4" + image.tobytes()).hexdigest(length=16)
+    assert digest == expected and len(digest) == 32
+    changed = image.copy()
+    changed[10, 20, 1] += 1e-6
+    assert cache.image_digest(changed) != digest
+    assert cache.image_digest(image.reshape(64, 48, 3)) != digest
+    assert cache.image_digest(image.astype(np.float64)) != digest
+    # A strided view is keyed by its pixels, as its contiguous copy is.
+    view = image[::2, ::2]
+    assert cache.image_digest(view) == cache.image_digest(np.ascontiguousarray(view))
