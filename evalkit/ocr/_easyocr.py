@@ -4,9 +4,11 @@ EasyOCR pairs the CRAFT text detector with a CRNN recogniser. Its English model
 outputs Latin letters without diacritics: "kőłyboard" reads as something like
 "kotyboard", which is still different from "keyboard", so a changed letter shows.
 
-Lines are read by :mod:`evalkit.ocr._crnn` (EasyOCR's readings, without importing
-EasyOCR and torchvision); EasyOCR itself is imported only to find lines, with its
-CRAFT run by ONNX Runtime (:mod:`evalkit.ocr._craft`).
+Both are EasyOCR's, used without importing EasyOCR, whose import brings
+torchvision and ``torch._dynamo`` (1.3-2 s and 225 MB): lines are found by CRAFT
+run in ONNX Runtime (:mod:`evalkit.ocr._craft`, :mod:`evalkit.ocr._lines`) and read
+by EasyOCR's recogniser rebuilt in torch (:mod:`evalkit.ocr._crnn`), each giving
+EasyOCR's own results (tested against EasyOCR).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from ..errors import UnavailableError
 from ._engine import BBox, OcrEngine, Reading
+from ._lines import find_lines
 from ._locate import text_windows
 
 #: EasyOCR's defaults: the longest side CRAFT sees (larger frames are reduced
@@ -43,18 +46,24 @@ class EasyOcrEngine(OcrEngine):
 
     def __init__(self):
         self._recogniser = None
-        self._reader = None
+        self._craft_model = None
         self._lock = threading.Lock()
 
-    @property
-    def reader(self):
-        """The ``easyocr.Reader`` that finds lines: CRAFT run by ONNX Runtime,
-        no recogniser (lines are read by :meth:`read`). Made the first time this
-        is read: importing EasyOCR and torchvision, 1.3 s and 225 MB more than torch."""
+    def craft(self):
+        """EasyOCR's CRAFT in a new ONNX Runtime session
+        (:class:`evalkit.ocr._craft.OnnxCraft`, 0.2 s; exported from EasyOCR's
+        checkpoint the first time ever).
+
+        :meth:`detect` makes one per call and lets it go: the session's weights
+        (210 MB) and what its runs leave allocated (150 MB more) would otherwise be
+        held through the rest of a score, at its peak of memory.
+        """
+        from ._craft import OnnxCraft, craft_model
+
         with self._lock:
-            if self._reader is None:
-                self._reader = _make_reader()
-            return self._reader
+            if self._craft_model is None:
+                self._craft_model = craft_model(_model_folder())
+        return OnnxCraft(self._craft_model)
 
     def recogniser(self):
         """The :class:`evalkit.ocr._crnn.Recogniser`, built on first use (importing
@@ -65,7 +74,7 @@ class EasyOcrEngine(OcrEngine):
             return self._recogniser
 
     def load(self) -> None:
-        """Build the recogniser now; EasyOCR's detector is made when something detects."""
+        """Build the recogniser now; CRAFT is loaded when something detects."""
         self.recogniser()
 
     def read(self, crop: np.ndarray) -> Reading:
@@ -96,21 +105,20 @@ class EasyOcrEngine(OcrEngine):
             except UnavailableError as exc:
                 warnings.warn(f"text detection runs on the whole frame (slow): {exc}", stacklevel=2)
         if windows is None:
-            return _boxes(_corners(self.reader.detect(image)), 1.0, width, height)
+            found = find_lines(self.craft(), image, canvas_size=CANVAS_SIZE, min_size=MIN_SIZE)
+            return _boxes(_corners(*found), 1.0, width, height)
+        craft = self.craft()
         corners = []
         for x, y, w, h, zoom in windows:
             crop = np.ascontiguousarray(small[y : y + h, x : x + w])
             if zoom < 1.0:
                 crop = cv2.resize(crop, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_AREA)
-            found = self.reader.detect(
-                crop,
-                canvas_size=max(crop.shape[:2]),
-                mag_ratio=1.0,
-                min_size=MIN_SIZE * scale * zoom,
+            found = find_lines(
+                craft, crop, canvas_size=max(crop.shape[:2]), min_size=MIN_SIZE * scale * zoom
             )
             corners.extend(
                 (x + x0 / zoom, y + y0 / zoom, x + x1 / zoom, y + y1 / zoom)
-                for x0, y0, x1, y1 in _corners(found)
+                for x0, y0, x1, y1 in _corners(*found)
             )
         return _boxes(corners, scale, width, height)
 
@@ -143,50 +151,12 @@ def _make_recogniser():
         return Recogniser(_model_folder())
 
 
-def _make_reader():
-    """An ``easyocr.Reader`` for English with EasyOCR's CRAFT run by ONNX Runtime
-    and no recogniser."""
-    folder = _model_folder()
-    try:
-        import easyocr
-    except ImportError as exc:
-        raise UnavailableError(
-            f"the easyocr engine needs {exc.name!r}: pip install easyocr"
-        ) from None
-    reader = easyocr.Reader(
-        ["en"],
-        gpu=False,
-        model_storage_directory=str(folder),
-        download_enabled=False,
-        detector=False,
-        recognizer=False,
-        verbose=False,
-    )
-    _attach_craft(reader)
-    return reader
-
-
-def _attach_craft(reader) -> None:
-    """Give ``reader`` EasyOCR's CRAFT detector, run by ONNX Runtime
-    (:mod:`evalkit.ocr._craft`: the same network, 1.8x faster than torch here)."""
-    from ._craft import OnnxCraft, exported_craft
-
-    try:
-        # Checks the file's MD5 and sets the reader's text-box decoder for CRAFT.
-        path = reader.getDetectorPath("craft")
-    except FileNotFoundError as exc:
-        raise UnavailableError(f"easyocr's CRAFT weights are not installed: {exc}") from None
-    md5 = reader.detection_models["craft"]["md5sum"]
-    reader.detector = OnnxCraft(exported_craft(Path(path), md5))
-
-
-def _corners(found) -> list[tuple[float, float, float, float]]:
-    """``(x0, y0, x1, y1)`` of each line EasyOCR's ``detect`` returned."""
-    horizontal, free = found
-    corners = [(x0, y0, x1, y1) for x0, x1, y0, y1 in horizontal[0]]
+def _corners(upright, slanted) -> list[tuple[float, float, float, float]]:
+    """``(x0, y0, x1, y1)`` of each line :func:`find_lines` found."""
+    corners = [(x0, y0, x1, y1) for x0, x1, y0, y1 in upright]
     # Slanted lines come back as quadrilaterals; their upright bounding box is
     # what a crop can hold.
-    for quad in free[0]:
+    for quad in slanted:
         xs = [p[0] for p in quad]
         ys = [p[1] for p in quad]
         corners.append((min(xs), min(ys), max(xs), max(ys)))

@@ -27,5 +27,17 @@ def easyocr_engine():
     from evalkit.ocr import get_engine
 
     engine = get_engine("easyocr")
-    engine.reader  # noqa: B018 - load the weights here, not inside the first timed test
+    # The weights loaded here, not inside the first timed test.
+    engine.load()
+    engine.craft()
     return engine
+
+
+@pytest.fixture(scope="module")
+def easyocr_reader():
+    """EasyOCR's own reader, which the engine's lines and readings must equal."""
+    pytest.importorskip("easyocr")
+    pytest.importorskip("easyocr_en_models")
+    from ._library import easyocr_reader
+
+    return easyocr_reader()

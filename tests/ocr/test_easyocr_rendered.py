@@ -172,8 +172,8 @@ def test_verdicts_hold_with_regions_detected_on_the_reference(easyocr_engine, na
 
 
 def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_engine):
-    # Lines found earlier (the cache) are read without EasyOCR's reader, which
-    # only detection makes; detection must still work afterwards.
+    # Lines found earlier (the cache) are read without CRAFT, which only
+    # detection loads; detection must still work afterwards.
     from evalkit.ocr._easyocr import EasyOcrEngine
 
     reference, _, regions = scene(BASE)
@@ -183,33 +183,23 @@ def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_
         crops.append((np.clip(reference[y : y + h, x : x + w], 0, 1) * 255).astype(np.uint8))
     engine = EasyOcrEngine()
     readings = [engine.read(crop) for crop in crops]
-    assert engine._reader is None
+    assert engine._craft_model is None
     assert readings == [easyocr_engine.read(crop) for crop in crops]
     assert [r.text for r in readings] == ORIGINAL
     found = engine.detect((reference * 255).astype(np.uint8))
     assert len(found) == len(ORIGINAL)
 
 
-def assert_read_as_easyocr_reads(engine, greys: list[np.ndarray]) -> None:
-    """Each grey crop reads as ``easyocr.Reader.recognize`` reads it (the whole crop
+def assert_read_as_easyocr_reads(engine, reader, greys: list[np.ndarray]) -> None:
+    """Each grey crop reads as EasyOCR's ``recognize`` reads it (the whole crop
     one line), text and confidence, bit for bit."""
-    import easyocr
-
     recogniser = engine.recogniser()
-    reader = easyocr.Reader(
-        ["en"],
-        gpu=False,
-        model_storage_directory=str(Path(engine.reader.model_storage_directory)),
-        download_enabled=False,
-        detector=False,
-        verbose=False,
-    )
     for grey in greys:
         ((_, text, confidence),) = reader.recognize(grey, detail=1, paragraph=False)
         assert recogniser.read(grey) == (text, confidence), grey.shape
 
 
-def test_lines_are_read_as_easyocr_reads_them(easyocr_engine):
+def test_lines_are_read_as_easyocr_reads_them(easyocr_engine, easyocr_reader):
     import cv2
 
     reference, changed, regions = scene(BASE)
@@ -222,29 +212,35 @@ def test_lines_are_read_as_easyocr_reads_them(easyocr_engine):
     greys += [(g * 0.05 + 120).astype(np.uint8) for g in greys[:3]]
     greys += [np.ascontiguousarray(g.T) for g in greys[:2]]
     greys.append(np.random.default_rng(0).integers(0, 256, (30, 200), dtype=np.uint8))
-    assert_read_as_easyocr_reads(easyocr_engine, greys)
+    assert_read_as_easyocr_reads(easyocr_engine, easyocr_reader, greys)
 
 
 @pytest.mark.realdata
-def test_lines_of_a_photo_are_read_as_easyocr_reads_them(easyocr_engine, shared_data):
+def test_lines_of_a_photo_are_found_and_read_as_easyocr_does(
+    easyocr_engine, easyocr_reader, shared_data
+):
     import cv2
 
     from evalkit.io import load_image, to_codes
 
     image = to_codes(load_image(shared_data / "text-photos" / "photo_ocr_book.jpg"))
+    upright, slanted = assert_same_lines_as_easyocr(
+        easyocr_engine, easyocr_reader, image, canvas_size=1280
+    )
+    assert len(upright) >= 100 and len(slanted) >= 10
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     boxes = easyocr_engine.detect(image)
-    assert len(boxes) >= 40
-    assert_read_as_easyocr_reads(
-        easyocr_engine, [grey[y : y + h, x : x + w] for x, y, w, h in boxes]
-    )
+    lines = [grey[y : y + h, x : x + w] for x, y, w, h in boxes]
+    assert_read_as_easyocr_reads(easyocr_engine, easyocr_reader, lines)
 
 
-def test_reading_imports_neither_easyocr_nor_torchvision():
-    pytest.importorskip("easyocr_en_models")
+def test_finding_and_reading_imports_neither_easyocr_nor_torchvision(easyocr_engine):
+    # The fixture exported CRAFT; a new process finds its export and loads it.
     code = (
         "import sys, numpy as np; from evalkit.ocr import get_engine; "
-        "reading = get_engine('easyocr').read(np.zeros((32, 96, 3), np.uint8)); "
+        "engine = get_engine('easyocr'); "
+        "image = np.full((64, 256, 3), 255, np.uint8); image[20:44, 40:200] = 0; "
+        "engine.detect(image); reading = engine.read(image); "
         "print(0 <= reading.confidence <= 1, 'easyocr' in sys.modules, "
         "'torchvision' in sys.modules)"
     )
@@ -252,18 +248,41 @@ def test_reading_imports_neither_easyocr_nor_torchvision():
     assert out.stdout.split() == ["True", "False", "False"]
 
 
-def _easyocrs_craft(reader):
-    """CRAFT as EasyOCR's own ``get_detector`` makes it (torch, quantize_dynamic)."""
-    import warnings
+class _CraftInTorch:
+    """evalkit's CRAFT (ONNX Runtime) called as EasyOCR calls its network, so that
+    EasyOCR's own steps run on the very same maps."""
 
-    from easyocr.detection import get_detector
+    def __init__(self, craft):
+        self.craft = craft
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # easyocr's quantize_dynamic deprecation
-        return get_detector(reader.getDetectorPath("craft"))
+    def __call__(self, x):
+        import torch
+
+        return torch.from_numpy(self.craft(x.numpy())), None
 
 
-def test_craft_built_without_its_classifier_is_easyocrs_detector(easyocr_engine):
+def assert_same_lines_as_easyocr(engine, reader, image: np.ndarray, **options):
+    """The lines :func:`find_lines` finds in ``image`` are EasyOCR's ``detect``'s,
+    on the same maps (EasyOCR's steps, exactly) and with EasyOCR's torch network."""
+    from evalkit.ocr._lines import find_lines
+
+    options = {"canvas_size": 2560, "min_size": 20, **options}
+    craft = engine.craft()
+    found = find_lines(craft, image, **options)
+    assert found[0] or found[1], "no line found: the comparison would be empty"
+    torch_network = reader.detector
+    reader.detector = _CraftInTorch(craft)
+    try:
+        upright, slanted = reader.detect(image, **options)
+    finally:
+        reader.detector = torch_network
+    assert found == (upright[0], slanted[0])
+    upright, slanted = reader.detect(image, **options)
+    assert found == (upright[0], slanted[0])
+    return found
+
+
+def test_craft_built_without_its_classifier_is_easyocrs_detector(easyocr_reader):
     # evalkit builds CRAFT on the meta device and assigns the checkpoint into it
     # before exporting it: it must be the network EasyOCR's own get_detector
     # makes, bit for bit.
@@ -271,50 +290,24 @@ def test_craft_built_without_its_classifier_is_easyocrs_detector(easyocr_engine)
 
     from evalkit.ocr._craft import craft_network
 
-    reader = easyocr_engine.reader
-    theirs = _easyocrs_craft(reader)
-    ours = craft_network(Path(reader.getDetectorPath("craft")))
+    theirs = easyocr_reader.detector
+    ours = craft_network(Path(easyocr_reader.getDetectorPath("craft")))
     assert not any(t.is_meta for t in [*ours.parameters(), *ours.buffers()])
     state, expected = ours.state_dict(), theirs.state_dict()
     assert state.keys() == expected.keys()
     assert all(torch.equal(state[k], expected[k]) for k in state)
 
 
-def assert_same_lines_as_easyocr(reader, image: np.ndarray, **options) -> None:
-    """The lines EasyOCR finds in ``image`` with CRAFT run by ONNX Runtime are
-    the ones it finds with its own torch network."""
-    from evalkit.ocr._craft import OnnxCraft
-
-    ours = reader.detector
-    assert isinstance(ours, OnnxCraft)
-    found = reader.detect(image, **options)
-    assert found[0][0] or found[1][0], "no line found: the comparison would be empty"
-    reader.detector = _easyocrs_craft(reader)
-    try:
-        assert reader.detect(image, **options) == found
-    finally:
-        reader.detector = ours
-
-
-def test_craft_run_by_onnx_runtime_is_easyocrs_network(easyocr_engine):
+def test_craft_run_by_onnx_runtime_is_easyocrs_network(easyocr_engine, easyocr_reader):
     import torch
 
-    reader = easyocr_engine.reader
     # A size unlike the one the export was traced with, not square: the sides
     # are dynamic in the exported graph.
-    x = torch.from_numpy(np.random.default_rng(0).normal(size=(1, 3, 96, 160)).astype(np.float32))
+    x = np.random.default_rng(0).normal(size=(1, 3, 96, 160)).astype(np.float32)
     with torch.no_grad():
-        expected, _ = _easyocrs_craft(reader)(x)
-    scores, _ = reader.detector(x)
+        expected, _ = easyocr_reader.detector(torch.from_numpy(x))
+    scores = easyocr_engine.craft()(x)
     assert scores.shape == expected.shape == (1, 48, 80, 2)
-    np.testing.assert_allclose(scores.numpy(), expected.numpy(), atol=1e-5)
+    np.testing.assert_allclose(scores, expected.numpy(), atol=1e-5)
     reference, _, _ = scene(BASE)
-    assert_same_lines_as_easyocr(reader, (reference * 255).astype(np.uint8))
-
-
-@pytest.mark.realdata
-def test_craft_run_by_onnx_runtime_finds_easyocrs_lines_on_a_photo(easyocr_engine, shared_data):
-    from evalkit.io import load_image, to_codes
-
-    image = to_codes(load_image(shared_data / "text-photos" / "photo_ocr_book.jpg"))
-    assert_same_lines_as_easyocr(easyocr_engine.reader, image)
+    assert_same_lines_as_easyocr(easyocr_engine, easyocr_reader, (reference * 255).astype(np.uint8))
