@@ -163,15 +163,15 @@ def score(
     Notes
     -----
     Without ``text_regions``, the reference's text lines are found before the
-    candidate is decoded, so that the detector's peak of memory does not also
-    hold the candidate.
+    candidate is decoded and the OCR recogniser loaded, so that the detector's
+    peak of memory holds neither.
     """
     # Unknown names fail here, before any work.
     text_metrics = [name for name in metrics if METRICS.get(name).reads_text]
     engine = None if ocr is None else _ocr_engine(ocr)
     if not isinstance(candidate, np.ndarray):
         check_file(candidate)
-    decoded = decode_while_loading({"reference": reference, "noisy": noisy}, engine)
+    decoded = decode_while_loading({"reference": reference, "noisy": noisy}, None)
     # Popped: once aligned, the reference as decoded is not held to the end.
     reference_image, reference_name = decoded.pop("reference")
     noisy_image = None
@@ -191,10 +191,13 @@ def score(
         reference_image = alignment.reference
     if engine is not None and text_regions is None:
         # Finding the text lines is one of the score's highs of memory (PP-OCR's
-        # and CRAFT's activations); done before the candidate is decoded, it does
-        # not also hold the candidate (240 MB at 20 MP). The check reads them back.
+        # and CRAFT's activations, in ONNX Runtime); done before the recogniser
+        # loads (torch, 0.7 GB) and the candidate is decoded (240 MB at 20 MP), it
+        # holds neither. The check reads the lines back.
         _find_text(reference_image, engine)
-    candidate_image, candidate_name = as_image(candidate, "candidate")
+    # The recogniser loads while the candidate decodes.
+    decoded = decode_while_loading({"candidate": candidate}, engine)
+    candidate_image, candidate_name = decoded.pop("candidate")
     check_same_size(full_size, candidate_image, names=(reference_name, candidate_name))
     if alignment is not None:
         candidate_image = alignment.crop(candidate_image)
@@ -368,34 +371,37 @@ def as_image(image: ImageLike, role: str) -> tuple[np.ndarray, str]:
 def decode_while_loading(
     images: Mapping[str, ImageLike | None], engine: OcrEngine | None
 ) -> dict[str, tuple[np.ndarray, str]]:
-    """:func:`as_image` of each role's image (``None`` is skipped), decoded while
-    ``engine`` loads its model.
+    """:func:`as_image` of each role's image (``None`` is skipped): the files
+    decoded side by side, and while ``engine`` (if any) loads its model.
 
-    Loading EasyOCR (importing torch and building the reader, 2.4 s) and decoding
-    a 20 MP PNG (1.3 s) each keep one core busy, so the files are decoded in a
-    helper thread while this one loads. The helper only decodes, with every module
-    it needs imported first (:func:`evalkit.io.import_decoders`), and nothing else
-    runs until the load is over: two threads importing into one package tree can
-    hand each other half-made modules, and scipy's array-API checks fail on a
-    half-imported torch. An engine that cannot load here is left to the text check
-    to report.
+    Decoding a 20 MP PNG (1-1.3 s) and loading the OCR recogniser (importing torch
+    and building the network, about 2 s) each keep one core busy: each file is
+    decoded in a helper thread of its own while this one loads. The helpers only
+    decode, with every module they need imported first
+    (:func:`evalkit.io.import_decoders`), and nothing else runs until the load is
+    over: two threads importing into one package tree can hand each other half-made
+    modules, and scipy's array-API checks fail on a half-imported torch. An engine
+    that cannot load here is left to the text check to report.
 
     Raises
     ------
     ImageError
-        As :func:`as_image`; a missing file before anything is loaded.
+        As :func:`as_image`; a missing file before anything is decoded or loaded.
     """
     images = {role: image for role, image in images.items() if image is not None}
     files = [image for image in images.values() if not isinstance(image, np.ndarray)]
-    if engine is None or not files:
+    if not files:
         return {role: as_image(image, role) for role, image in images.items()}
     for path in files:
         check_file(path)
     import_decoders()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalkit-decode") as helper:
-        decoding = {role: helper.submit(as_image, image, role) for role, image in images.items()}
-        with contextlib.suppress(UnavailableError):
-            engine.load()
+    with ThreadPoolExecutor(
+        max_workers=len(images), thread_name_prefix="evalkit-decode"
+    ) as helpers:
+        decoding = {role: helpers.submit(as_image, image, role) for role, image in images.items()}
+        if engine is not None:
+            with contextlib.suppress(UnavailableError):
+                engine.load()
         return {role: future.result() for role, future in decoding.items()}
 
 

@@ -36,8 +36,11 @@ def test_a_missing_candidate_or_unknown_engine_fails_before_any_work(tmp_path, m
     assert decoded == []
 
 
-def test_text_lines_are_found_before_the_candidate_is_decoded(tmp_path, monkeypatch):
-    # CRAFT's peak of memory must not also hold the candidate (240 MB at 20 MP).
+def test_text_lines_are_found_before_the_candidate_is_decoded_and_the_reader_loads(
+    tmp_path, monkeypatch
+):
+    # The detectors' peak of memory must hold neither the candidate (240 MB at
+    # 20 MP) nor the recogniser (torch, 0.7 GB).
     from evalkit.io import save_image
     from evalkit.ocr import NullEngine, clear_cache
 
@@ -48,6 +51,9 @@ def test_text_lines_are_found_before_the_candidate_is_decoded(tmp_path, monkeypa
             order.append("detect")
             return []
 
+        def load(self):
+            order.append("load")
+
     rng = np.random.default_rng(4)
     reference = rng.uniform(0.2, 0.8, (64, 96, 3)).astype(np.float32)
     paths = {name: save_image(tmp_path / f"{name}.png", reference) for name in ("ref", "out")}
@@ -57,13 +63,15 @@ def test_text_lines_are_found_before_the_candidate_is_decoded(tmp_path, monkeypa
     )
     clear_cache()
     evalkit.score(paths["ref"], paths["out"], ocr=Spy(), maps=False)
-    # Once: the check reads the lines back from the cache.
-    assert order == ["ref.png", "detect", "out.png"]
+    # Once: the check reads the lines back from the cache. The recogniser loads
+    # while the candidate decodes, in either order.
+    assert order[:2] == ["ref.png", "detect"]
+    assert sorted(order[2:]) == ["load", "out.png"]
 
 
 def test_the_engine_loads_in_this_thread_while_the_files_decode_in_another(tmp_path, monkeypatch):
-    # Importing torch and EasyOCR (2.4 s) overlaps decoding the pair; the import
-    # stays in the calling thread and only decoding runs beside it.
+    # Importing torch and building the recogniser (2 s) overlaps decoding; the
+    # import stays in the calling thread and only decoding runs beside it.
     import threading
 
     from evalkit.errors import ImageError
@@ -90,6 +98,24 @@ def test_the_engine_loads_in_this_thread_while_the_files_decode_in_another(tmp_p
     np.testing.assert_array_equal(decoded["reference"][0], as_image(path, "reference")[0])
     assert threads["load"] is threading.current_thread()
     assert threads["decode"] is not threading.current_thread()
+
+    # Two files decode side by side, each in a helper thread of its own.
+    threads.clear()
+    decoders = set()
+    # Each decode waits for the other to start: one thread for both would time out.
+    both = threading.Barrier(2, timeout=10)
+
+    def decode_beside_the_other(p):
+        decoders.add(threading.current_thread())
+        both.wait()
+        return load(p)
+
+    monkeypatch.setattr("evalkit.scoring.load_image", decode_beside_the_other)
+    other = save_image(tmp_path / "noisy.png", image)
+    decoded = decode_while_loading({"reference": path, "noisy": other}, None)
+    assert list(decoded) == ["reference", "noisy"]
+    assert len(decoders) == 2 and threading.current_thread() not in decoders
+    monkeypatch.setattr("evalkit.scoring.load_image", load)
 
     # A missing file fails before anything loads; a corrupt one after, as itself.
     threads.clear()
