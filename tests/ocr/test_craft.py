@@ -54,3 +54,23 @@ def test_a_folder_that_cannot_be_written_serves_the_export_from_memory(
     monkeypatch.setenv("EVALKIT_WEIGHTS_DIR", str(blocked))
     assert _craft.exported_craft(Path("craft_mlt_25k.pth"), MD5) == b"exported network"
     assert list(tmp_path.iterdir()) == [blocked]
+
+
+def test_a_kept_export_is_used_without_reading_the_checkpoint(tmp_path, monkeypatch, exports):
+    monkeypatch.setenv("EVALKIT_WEIGHTS_DIR", str(tmp_path))
+    kept = tmp_path / _craft.export_name(_craft.CHECKPOINT_MD5)
+    kept.write_bytes(b"exported before")
+    assert _craft.craft_model(tmp_path / "no-weights-here") == kept
+    assert exports == []
+
+
+def test_a_checkpoint_that_is_missing_or_not_easyocrs_is_refused(tmp_path, monkeypatch, exports):
+    from evalkit.errors import UnavailableError
+
+    monkeypatch.setenv("EVALKIT_WEIGHTS_DIR", str(tmp_path / "weights"))
+    with pytest.raises(UnavailableError, match="CRAFT weights are not installed"):
+        _craft.craft_model(tmp_path)
+    (tmp_path / _craft.CHECKPOINT).write_bytes(b"some other network")
+    with pytest.raises(UnavailableError, match="MD5 differs"):
+        _craft.craft_model(tmp_path)
+    assert exports == []
