@@ -128,20 +128,25 @@ def analyze_residual(
             f"noisy and candidate must be (H, W, 3) of one shape: {noisy.shape}, {candidate.shape}"
         )
     profile = profile or estimate_noise_profile(noisy)
-    removed = (noisy - candidate).astype(np.float32)
 
     def highpass(plane):
         return plane - cv2.GaussianBlur(plane, (0, 0), 2.0)
 
-    removed_luma = highpass(removed @ _LUMA)
-    candidate_luma = highpass(candidate.astype(np.float32) @ _LUMA)
-    noisy_luma = highpass(noisy.astype(np.float32) @ _LUMA)
-
+    # Full-frame planes are made where needed and let go once used (each colour
+    # plane is 240 MB at 20 MP): 0.8 GB of scratch where it was 1.2 GB, same values.
+    candidate_luma = highpass(candidate.astype(np.float32, copy=False) @ _LUMA)
     flat = _flat_mask(candidate_luma, tile)
-    expected = profile.sigma_at(cv2.GaussianBlur(noisy, (0, 0), 2.0))
-    noise_sigma = np.sqrt(np.nanmean(expected[flat] ** 2, axis=0))
-    removed_sigma = np.sqrt(np.mean(highpass_rgb(removed)[flat] ** 2, axis=0))
-    noise_luma = float(np.nanmean((expected[flat] ** 2) @ (_LUMA**2)))
+    removed = (noisy - candidate).astype(np.float32, copy=False)
+    removed_luma = highpass(removed @ _LUMA)
+    # Only the flat pixels' removed detail and expected noise are used.
+    removed_detail = removed[flat] - cv2.GaussianBlur(removed, (0, 0), 2.0)[flat]
+    del removed
+    expected = profile.sigma_at(cv2.GaussianBlur(noisy, (0, 0), 2.0)[flat])
+    noisy_luma = highpass(noisy.astype(np.float32, copy=False) @ _LUMA)
+
+    noise_sigma = np.sqrt(np.nanmean(expected**2, axis=0))
+    removed_sigma = np.sqrt(np.mean(removed_detail**2, axis=0))
+    noise_luma = float(np.nanmean((expected**2) @ (_LUMA**2)))
     removed_fraction = float(np.mean(removed_luma[flat] ** 2) / max(noise_luma, 1e-12))
 
     rho, weight = _tile_correlation(removed_luma, candidate_luma, tile)
@@ -166,13 +171,6 @@ def analyze_residual(
         tile_correlation=rho,
         tile=tile,
     )
-
-
-def highpass_rgb(image: np.ndarray) -> np.ndarray:
-    """Image minus its Gaussian (sigma 2 px) low-pass, per channel."""
-    import cv2
-
-    return image - cv2.GaussianBlur(image, (0, 0), 2.0)
 
 
 def _flat_mask(candidate_detail: np.ndarray, tile: int) -> np.ndarray:
