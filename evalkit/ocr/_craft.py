@@ -94,7 +94,7 @@ def craft_model(folder: Path) -> Path | bytes:
     checkpoint = Path(folder) / CHECKPOINT
     if not checkpoint.is_file():
         raise UnavailableError(f"easyocr's CRAFT weights are not installed: {checkpoint}")
-    if hashlib.md5(checkpoint.read_bytes()).hexdigest() != CHECKPOINT_MD5:
+    if hashlib.md5(checkpoint.read_bytes(), usedforsecurity=False).hexdigest() != CHECKPOINT_MD5:
         raise UnavailableError(f"{checkpoint} is not EasyOCR's {CHECKPOINT} (its MD5 differs)")
     return exported_craft(checkpoint, CHECKPOINT_MD5)
 

@@ -61,7 +61,7 @@ class Recogniser:
         path = Path(folder) / CHECKPOINT
         if not path.is_file():
             raise UnavailableError(f"easyocr's recogniser weights are not installed: {path}")
-        if hashlib.md5(path.read_bytes()).hexdigest() != CHECKPOINT_MD5:
+        if hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest() != CHECKPOINT_MD5:
             raise UnavailableError(f"{path} is not EasyOCR's {CHECKPOINT} (its MD5 differs)")
         network = _Crnn(len(CHARACTERS) + 1)
         state = torch.load(path, map_location="cpu", weights_only=True)
