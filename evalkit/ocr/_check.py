@@ -289,18 +289,22 @@ def check_text(
         for region in regions:
             _check_box(region.bbox, reference.shape)
 
+    if source == "annotation":
+        plans = [_lines_in_box(reference, region.bbox, ocr) for region in regions]
+    else:
+        plans = [([region.bbox], 0.0) for region in regions]
+    images = [image for image in (reference, candidate, noisy) if image is not None]
+    ref_readings, cand_readings, *noisy_readings = _read_all(images, plans, ocr)
+    noisy_readings = noisy_readings[0] if noisy_readings else [None] * len(plans)
+
     entries, findings = [], []
-    for region in regions:
-        if source == "annotation":
-            lines, margin = _lines_in_box(reference, region.bbox, ocr)
-        else:
-            lines, margin = [region.bbox], 0.0
+    for k, (region, (lines, margin)) in enumerate(zip(regions, plans, strict=True)):
         entry, finding = _judge(
             region,
             source,
-            _read_lines(reference, lines, ocr, margin),
-            _read_lines(candidate, lines, ocr, margin),
-            _read_lines(noisy, lines, ocr, margin) if noisy is not None else None,
+            ref_readings[k],
+            cand_readings[k],
+            noisy_readings[k],
             _sharpness_ratio(reference, candidate, region.bbox),
             thresholds,
             lambda lines=lines, margin=margin, box=region.bbox: Evidence(
@@ -392,15 +396,50 @@ def _stacked_lines(boxes: list[BBox]) -> list[BBox] | None:
     return merged
 
 
+def _read_all(
+    images: list[np.ndarray], plans: list[tuple[list[BBox], float]], ocr: OcrEngine
+) -> list[list[Reading]]:
+    """For each image, each plan's lines (boxes and margin) read and joined
+    (:func:`_joined`).
+
+    Every line of every image is read in one call, so that an engine can read
+    several side by side (:meth:`OcrEngine.read_many`).
+    """
+    crops = [[_line_crops(image, lines, margin) for lines, margin in plans] for image in images]
+    flat = iter(
+        _readings([crop for per_image in crops for lines in per_image for crop in lines], ocr)
+    )
+    return [[_joined([next(flat) for _ in lines]) for lines in per_image] for per_image in crops]
+
+
 def _read_lines(
     image: np.ndarray, lines: list[BBox], ocr: OcrEngine, margin: float, *, scale: float = 1.0
 ) -> Reading:
-    """Read each line box of ``image`` (cached by crop pixels) and join them.
+    """Read each line box of ``image`` (cached by crop pixels) and join them."""
+    return _joined(_readings(_line_crops(image, lines, margin, scale), ocr))
+
+
+def _joined(readings: list[Reading]) -> Reading:
+    """The readings of a region's lines as one: their texts joined by spaces, and
+    their confidences averaged weighted by length."""
+    if len(readings) == 1:
+        return readings[0]
+    text = " ".join(r.text for r in readings if r.text)
+    # Weighted by length, so a one-letter line does not outvote a sentence.
+    weights = np.array([max(len(r.text), 1) for r in readings], dtype=np.float64)
+    confidence = float(np.dot(weights, [r.confidence for r in readings]) / weights.sum())
+    return Reading(text, confidence)
+
+
+def _line_crops(
+    image: np.ndarray, lines: list[BBox], margin: float, scale: float = 1.0
+) -> list[np.ndarray]:
+    """Each line box of ``image`` with its margin, as 8-bit codes, enlarged ``scale`` times.
 
     ``image`` is 8-bit codes, or float in [0, 1] converted to them crop by crop:
     the same codes as the whole frame's, without a full-frame copy (60 MB at 20 MP).
     """
-    readings = []
+    crops = []
     for box in lines:
         x, y, w, h = _padded(box, image.shape, margin)
         crop = image[y : y + h, x : x + w]
@@ -410,19 +449,20 @@ def _read_lines(
             import cv2
 
             crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        key = (ocr.name, image_digest(crop))
-        reading = READINGS.get(key)
-        if reading is None:
-            reading = ocr.read(crop)
-            READINGS.put(key, reading)
-        readings.append(reading)
-    if len(readings) == 1:
-        return readings[0]
-    text = " ".join(r.text for r in readings if r.text)
-    # Weighted by length, so a one-letter line does not outvote a sentence.
-    weights = np.array([max(len(r.text), 1) for r in readings], dtype=np.float64)
-    confidence = float(np.dot(weights, [r.confidence for r in readings]) / weights.sum())
-    return Reading(text, confidence)
+        crops.append(crop)
+    return crops
+
+
+def _readings(crops: list[np.ndarray], ocr: OcrEngine) -> list[Reading]:
+    """Each crop's reading: from the cache (keyed by its pixels), the others read
+    together (:meth:`OcrEngine.read_many`), each distinct crop once, and cached."""
+    keys = [(ocr.name, image_digest(crop)) for crop in crops]
+    readings = {key: READINGS.get(key) for key in dict.fromkeys(keys)}
+    unread = {key: crop for key, crop in zip(keys, crops, strict=True) if readings[key] is None}
+    for key, reading in zip(unread, ocr.read_many(list(unread.values())), strict=True):
+        READINGS.put(key, reading)
+        readings[key] = reading
+    return [readings[key] for key in keys]
 
 
 def _rereadings(

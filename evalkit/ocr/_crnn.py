@@ -16,8 +16,11 @@ against ``easyocr.Reader.recognize``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +107,27 @@ class Recogniser:
                 text, confidence = second
         return text, confidence
 
+    def read_many(self, greys: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """:meth:`read` of each line, in order, by as many readers at once as torch
+        has threads (``torch.get_num_threads()``), each reader single-threaded.
+
+        A line is too small for torch to share out over threads: with two threads
+        one reading keeps both cores busy (each waiting on the other) for the
+        speed of one, while two single-threaded readings side by side read 1.8
+        times as many lines a second (183 lines of a 5 MP photo: 7.8 s against
+        4.4 s on 2 cores). Each line is read alone, as :meth:`read` reads it, so
+        the readings are the same. Torch's thread count is the whole process's:
+        it is 1 while the lines are read and restored after.
+        """
+        readers = min(torch.get_num_threads(), len(greys))
+        if readers < 2:
+            return [self.read(grey) for grey in greys]
+        with (
+            _single_threaded_torch(),
+            ThreadPoolExecutor(readers, thread_name_prefix="evalkit-read") as pool,
+        ):
+            return list(pool.map(self.read, greys))
+
     def _predict(self, line: np.ndarray, padded_width: int) -> tuple[str, float]:
         """Greedy CTC reading of ``line`` (uint8, any size), EasyOCR's way."""
         from PIL import Image
@@ -130,6 +154,16 @@ class Recogniser:
         if len(best) == 0:
             best = np.array([0])
         return text, best.prod() ** (2.0 / np.sqrt(len(best)))
+
+
+@contextlib.contextmanager
+def _single_threaded_torch() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _raise_contrast(line: np.ndarray, target: float) -> np.ndarray:

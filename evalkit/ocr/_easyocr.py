@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -78,11 +79,19 @@ class EasyOcrEngine(OcrEngine):
         self.recogniser()
 
     def read(self, crop: np.ndarray) -> Reading:
+        (reading,) = self.read_many([crop])
+        return reading
+
+    def read_many(self, crops: Sequence[np.ndarray]) -> list[Reading]:
+        """Each crop's reading, several lines at once where torch has threads to
+        spare (:meth:`evalkit.ocr._crnn.Recogniser.read_many`)."""
         import cv2
 
-        grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
-        text, confidence = self.recogniser().read(grey)
-        return Reading(str(text), float(confidence))
+        greys = [cv2.cvtColor(np.ascontiguousarray(c), cv2.COLOR_RGB2GRAY) for c in crops]
+        return [
+            Reading(str(text), float(confidence))
+            for text, confidence in self.recogniser().read_many(greys)
+        ]
 
     def detect(self, image: np.ndarray) -> list[BBox]:
         """CRAFT's lines, found on the whole frame, or in windows around likely

@@ -272,3 +272,61 @@ def _whole_frame_lines(engine, image, module):
         return engine.detect(image)
     finally:
         module.WINDOWED_FROM = limit
+
+
+@pytest.mark.realdata
+@pytest.mark.benchmark(group="text-reading")
+def test_bench_lines_read_side_by_side_against_one_by_one_and_easyocr(benchmark, shared_data):
+    """The text lines of a whole PolyU frame (Sony A7 II, door with notices,
+    3008 x 1688), in the reference, the noisy shot and OpenCV's NL-means of it:
+    evalkit's ``read_many`` (single-threaded readers side by side) against the
+    same lines read one by one (the code before it) and against EasyOCR's own
+    ``Reader.recognize`` on each line, in one run; the readings must be equal."""
+    pytest.importorskip("easyocr_en_models")
+    import os
+
+    import cv2
+
+    from evalkit.io import load_image, to_codes
+    from evalkit.ocr import detect_text_regions, get_engine
+
+    folder = shared_data / "real-pairs" / "polyu-full"
+    reference = to_codes(load_image(folder / "SonyA7II_door_mean.JPG"))
+    noisy = to_codes(load_image(folder / "SonyA7II_door_Real.JPG"))
+    denoised = cv2.fastNlMeansDenoisingColored(noisy, None, 4, 4, 7, 21)
+    engine = get_engine("easyocr")
+    recogniser = engine.recogniser()
+    boxes = [region.bbox for region in detect_text_regions(reference, engine=engine)]
+    greys = [
+        cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[y : y + h, x : x + w]
+        for image in (reference, noisy, denoised)
+        for x, y, w, h in boxes
+    ]
+    times = []
+
+    def read():
+        start = time.perf_counter()
+        readings = recogniser.read_many(greys)
+        times.append(time.perf_counter() - start)
+        return readings
+
+    readings = benchmark.pedantic(read, rounds=2, iterations=1)
+    start = time.perf_counter()
+    one_by_one = [recogniser.read(grey) for grey in greys]
+    one_by_one_s = time.perf_counter() - start
+    reader = easyocr_reader()
+    start = time.perf_counter()
+    easyocr = [reader.recognize(grey, detail=1, paragraph=False)[0][1:] for grey in greys]
+    easyocr_s = time.perf_counter() - start
+    evalkit_s = min(times)
+    benchmark.extra_info.update(
+        lines=len(greys),
+        evalkit_s=evalkit_s,
+        one_by_one_s=one_by_one_s,
+        easyocr_s=easyocr_s,
+        speedup_vs_one_by_one=one_by_one_s / evalkit_s,
+        speedup_vs_easyocr=easyocr_s / evalkit_s,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        load_average=os.getloadavg()[0],
+    )
+    assert readings == one_by_one == [tuple(reading) for reading in easyocr]

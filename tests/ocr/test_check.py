@@ -42,7 +42,12 @@ class ScriptedEngine(OcrEngine):
         self._enlarged = {_code(v): r for v, r in (enlarged or {}).items()}
         self.boxes = list(boxes)
         self.reads = 0
+        self.batches = []
         self.detections = 0
+
+    def read_many(self, crops):
+        self.batches.append(len(crops))
+        return super().read_many(crops)
 
     def read(self, crop):
         self.reads += 1
@@ -307,6 +312,20 @@ def test_reference_and_noisy_are_read_once_however_many_candidates():
     # 1 reference + 1 noisy + 5 candidates; everything else came from the cache.
     assert engine.reads == 7
     assert cache_info()["readings"].hits == 2 * 4
+
+
+def test_every_line_of_the_three_images_is_read_in_one_call():
+    # One call lets an engine read lines side by side (EasyOCR: two at once on
+    # two cores); identical crops are read once.
+    second = (BOX[0], BOX[1] + 12, BOX[2], 10)
+    engine = ScriptedEngine({REF: Reading("keyboard", 1.0), NOISY: Reading("keyboard", 0.9)})
+    regions = [TextRegion(BOX, "keyboard"), TextRegion(second, "keyboard")]
+    same = image(REF)
+    result = check_text(image(REF), same, noisy=image(NOISY), regions=regions, engine=engine)
+    assert engine.batches == [4]  # two lines of the reference (and candidate), two noisy
+    assert [entry["candidate_text"] for entry in result.entries] == ["keyboard"] * 2
+    check_text(image(REF), same, noisy=image(NOISY), regions=regions, engine=engine)
+    assert engine.batches == [4, 0]
 
 
 def test_detected_regions_are_found_once_per_reference():

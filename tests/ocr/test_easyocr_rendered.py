@@ -193,10 +193,50 @@ def test_reading_before_any_detection_loads_no_detector_and_reads_alike(easyocr_
 def assert_read_as_easyocr_reads(engine, reader, greys: list[np.ndarray]) -> None:
     """Each grey crop reads as EasyOCR's ``recognize`` reads it (the whole crop
     one line), text and confidence, bit for bit."""
-    recogniser = engine.recogniser()
+    expected = []
     for grey in greys:
         ((_, text, confidence),) = reader.recognize(grey, detail=1, paragraph=False)
-        assert recogniser.read(grey) == (text, confidence), grey.shape
+        expected.append((text, confidence))
+    # Read side by side (read_many), each as read() reads it.
+    assert engine.recogniser().read_many(greys) == expected
+
+
+def test_lines_are_read_side_by_side_by_single_threaded_readers(easyocr_engine, monkeypatch):
+    import threading
+
+    import cv2
+    import torch
+
+    reference, changed, regions = scene(BASE)
+    greys = [
+        cv2.cvtColor((image * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)[y : y + h, x : x + w]
+        for image in (reference, changed)
+        for x, y, w, h in (r.bbox for r in regions)
+    ]
+    recogniser = easyocr_engine.recogniser()
+    one_by_one = [recogniser.read(grey) for grey in greys]
+    seen = []
+    read = type(recogniser).read
+
+    def spy(self, grey):
+        seen.append((threading.current_thread().name, torch.get_num_threads()))
+        return read(self, grey)
+
+    monkeypatch.setattr(type(recogniser), "read", spy)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert recogniser.read_many(greys) == one_by_one
+        assert {name.split("_")[0] for name, _ in seen} == {"evalkit-read"}
+        assert {count for _, count in seen} == {1}
+        assert torch.get_num_threads() == 2
+        # Torch allowed one thread: one reader, this thread.
+        seen.clear()
+        torch.set_num_threads(1)
+        assert recogniser.read_many(greys) == one_by_one
+        assert seen == [(threading.current_thread().name, 1)] * len(greys)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_lines_are_read_as_easyocr_reads_them(easyocr_engine, easyocr_reader):
