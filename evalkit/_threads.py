@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import os
 
+_ONE_THREAD = [False]
+
+
+def thread_budget() -> int:
+    """How many threads this process may keep busy: 1 after :func:`use_one_thread`
+    (a worker among others), else the cores it may run on."""
+    return 1 if _ONE_THREAD[0] else len(os.sched_getaffinity(0))
+
 
 def use_one_thread() -> None:
     """Limit this process to one thread in OpenCV, BLAS and OpenMP (torch).
@@ -21,3 +29,4 @@ def use_one_thread() -> None:
     # starts one thread per core at import, whatever the variables say later.
     threadpool_limits(1)
     cv2.setNumThreads(1)
+    _ONE_THREAD[0] = True

@@ -397,26 +397,25 @@ def _stacked_lines(boxes: list[BBox]) -> list[BBox] | None:
 
 
 def _read_all(
-    images: list[np.ndarray], plans: list[tuple[list[BBox], float]], ocr: OcrEngine
+    images: Sequence[np.ndarray],
+    plans: list[tuple[list[BBox], float]],
+    ocr: OcrEngine,
+    *,
+    scale: float = 1.0,
 ) -> list[list[Reading]]:
     """For each image, each plan's lines (boxes and margin) read and joined
-    (:func:`_joined`).
+    (:func:`_joined`); crops enlarged ``scale`` times.
 
     Every line of every image is read in one call, so that an engine can read
     several side by side (:meth:`OcrEngine.read_many`).
     """
-    crops = [[_line_crops(image, lines, margin) for lines, margin in plans] for image in images]
+    crops = [
+        [_line_crops(image, lines, margin, scale) for lines, margin in plans] for image in images
+    ]
     flat = iter(
         _readings([crop for per_image in crops for lines in per_image for crop in lines], ocr)
     )
     return [[_joined([next(flat) for _ in lines]) for lines in per_image] for per_image in crops]
-
-
-def _read_lines(
-    image: np.ndarray, lines: list[BBox], ocr: OcrEngine, margin: float, *, scale: float = 1.0
-) -> Reading:
-    """Read each line box of ``image`` (cached by crop pixels) and join them."""
-    return _joined(_readings(_line_crops(image, lines, margin, scale), ocr))
 
 
 def _joined(readings: list[Reading]) -> Reading:
@@ -474,7 +473,7 @@ def _rereadings(
     margin: float,
 ) -> dict[str, dict[str, str]]:
     """Independent second readings of a line: enlarged, and by the second engine
-    (images as :func:`_read_lines` takes them)."""
+    (images as :func:`_line_crops` takes them)."""
     sources = {f"{ocr.name} x{CONFIRM_SCALE}": (ocr, CONFIRM_SCALE)}
     if second is not None:
         second = get_engine(second)
@@ -483,10 +482,10 @@ def _rereadings(
     readings, images = {}, (reference, candidate)
     for source, (engine, scale) in sources.items():
         try:
-            pair = [_read_lines(image, lines, engine, margin, scale=scale) for image in images]
+            (ref,), (cand,) = _read_all(images, [(lines, margin)], engine, scale=scale)
         except UnavailableError:
             continue  # not installed here: one reading fewer, never a failure
-        readings[source] = {"reference": pair[0].text, "candidate": pair[1].text}
+        readings[source] = {"reference": ref.text, "candidate": cand.text}
     return readings
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._threads import thread_budget
 from ..errors import UnavailableError
 
 #: The checkpoint, and its MD5 as EasyOCR's configuration publishes it.
@@ -109,7 +110,8 @@ class Recogniser:
 
     def read_many(self, greys: Sequence[np.ndarray]) -> list[tuple[str, float]]:
         """:meth:`read` of each line, in order, by as many readers at once as torch
-        has threads (``torch.get_num_threads()``), each reader single-threaded.
+        has threads (``torch.get_num_threads()``, and at most
+        :func:`evalkit._threads.thread_budget`), each reader single-threaded.
 
         A line is too small for torch to share out over threads: with two threads
         one reading keeps both cores busy (each waiting on the other) for the
@@ -119,7 +121,7 @@ class Recogniser:
         the readings are the same. Torch's thread count is the whole process's:
         it is 1 while the lines are read and restored after.
         """
-        readers = min(torch.get_num_threads(), len(greys))
+        readers = min(torch.get_num_threads(), thread_budget(), len(greys))
         if readers < 2:
             return [self.read(grey) for grey in greys]
         with (

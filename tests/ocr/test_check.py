@@ -328,6 +328,19 @@ def test_every_line_of_the_three_images_is_read_in_one_call():
     assert engine.batches == [4, 0]
 
 
+def test_a_suspected_change_is_read_again_enlarged_in_one_call():
+    engine = ScriptedEngine(
+        {REF: Reading("keyboard", 0.99), CAND: Reading("kolyboard", 0.8)},
+        enlarged={REF: Reading("keyboard", 0.9), CAND: Reading("kolyboard", 0.9)},
+    )
+    regions = [TextRegion(BOX)]
+    candidate = image(CAND, glyph=1)
+    result = check_text(image(REF), candidate, regions=regions, engine=engine, second_engine=None)
+    assert result.entries[0]["verdict"] == "hallucinated"
+    # The reference and the output, then both enlarged together.
+    assert engine.batches == [2, 2]
+
+
 def test_detected_regions_are_found_once_per_reference():
     engine = ScriptedEngine({REF: Reading("keyboard", 1.0), CAND: Reading("keyboard", 1.0)})
     for _ in range(3):

@@ -47,3 +47,32 @@ def test_tesseract_engine_is_registered_without_importing_pytesseract():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+@pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu fonts not installed")
+def test_lines_are_read_by_tesseracts_side_by_side_within_the_thread_budget(tesseract, monkeypatch):
+    import threading
+
+    from evalkit import _threads
+    from evalkit.io import to_codes
+
+    words = ["keyboard", "kőłyboard", "Label 8"]
+    image, boxes = render(words, Style(size=30))
+    crops = [to_codes(image[y : y + h, x : x + w]) for x, y, w, h in boxes]
+    one_by_one = [tesseract.read(crop) for crop in crops]
+    threads = []
+    read = type(tesseract).read
+
+    def spy(self, crop):
+        threads.append(threading.current_thread().name)
+        return read(self, crop)
+
+    monkeypatch.setattr(type(tesseract), "read", spy)
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert tesseract.read_many(crops) == one_by_one
+    assert {name.split("_")[0] for name in threads} == {"evalkit-tesseract"}
+    # A worker kept to one thread (evalkit._threads.use_one_thread) reads in turn.
+    threads.clear()
+    monkeypatch.setattr(_threads, "_ONE_THREAD", [True])
+    assert tesseract.read_many(crops) == one_by_one
+    assert threads == [threading.current_thread().name] * len(crops)
