@@ -62,9 +62,10 @@ def _grey16_png(path, metadata: str):
 
 
 @pytest.mark.parametrize("bit_depth", [8, 16])
-def test_png_is_decoded_once_by_opencv(tmp_path, smooth_image, monkeypatch, bit_depth):
+def test_png_is_decoded_once_by_imagecodecs(tmp_path, smooth_image, monkeypatch, bit_depth):
     # Pillow's getexif decodes a PNG whole; one without orienting metadata goes
-    # straight to OpenCV (which, unlike Pillow, decodes without the GIL).
+    # straight to imagecodecs (which, unlike Pillow, decodes without the GIL).
+    import imagecodecs
     from PIL import PngImagePlugin
 
     path = save_image(tmp_path / "plain.png", smooth_image, bit_depth=bit_depth)
@@ -73,9 +74,39 @@ def test_png_is_decoded_once_by_opencv(tmp_path, smooth_image, monkeypatch, bit_
     monkeypatch.setattr(
         PngImagePlugin.PngImageFile, "load", lambda im: decodes.append(im) or load(im)
     )
+    png_decode = imagecodecs.png_decode
+    monkeypatch.setattr(imagecodecs, "png_decode", lambda d: decodes.append("png") or png_decode(d))
     levels = 2**bit_depth - 1
     np.testing.assert_allclose(load_image(path), np.rint(smooth_image * levels) / levels, atol=1e-7)
-    assert decodes == []
+    assert decodes == ["png"]
+
+
+def test_png_decoded_as_opencv_decodes_it(tmp_path, rng):
+    import cv2
+
+    for codes in (
+        rng.integers(0, 256, (37, 53, 3), dtype=np.uint8),
+        rng.integers(0, 65536, (37, 53, 3), dtype=np.uint16),
+        rng.integers(0, 65536, (37, 53), dtype=np.uint16),
+    ):
+        path = tmp_path / f"{codes.dtype}-{codes.ndim}.png"
+        cv2.imwrite(str(path), codes[..., ::-1] if codes.ndim == 3 else codes)
+        decoded = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        expected = decoded[..., ::-1] if codes.ndim == 3 else decoded[..., None].repeat(3, 2)
+        levels = np.iinfo(codes.dtype).max
+        np.testing.assert_array_equal(load_image(path), (expected / levels).astype(np.float32))
+
+
+def test_complete_png_with_corrupt_pixels_is_reported(tmp_path, rng):
+    codes = rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    path = tmp_path / "c.png"
+    Image.fromarray(codes).save(path)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"IDAT") + 4
+    data[start + 100 : start + 400] = bytes(300)  # its chunks intact, the deflate stream not
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match=r"c\.png: truncated or corrupt image \(the decoder"):
+        load_image(path)
 
 
 @pytest.mark.parametrize(
