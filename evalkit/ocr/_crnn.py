@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -158,14 +159,38 @@ class Recogniser:
         return text, best.prod() ** (2.0 / np.sqrt(len(best)))
 
 
-@contextlib.contextmanager
-def _single_threaded_torch() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+class _SingleThreadedTorch:
+    """Torch kept to one intra-op thread while any caller is inside, and given back
+    its own count when the last one leaves.
+
+    Torch's thread count is the whole process's: two readings at once (two threads
+    scoring) must not restore each other's setting, or the first to leave would
+    take the second's readers back to two threads each, and the last would leave
+    torch at one thread for good.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._threads = 1
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside == 0:
+                self._threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0:
+                    torch.set_num_threads(self._threads)
+
+
+_single_threaded_torch = _SingleThreadedTorch()
 
 
 def _raise_contrast(line: np.ndarray, target: float) -> np.ndarray:

@@ -201,6 +201,24 @@ def assert_read_as_easyocr_reads(engine, reader, greys: list[np.ndarray]) -> Non
     assert engine.recogniser().read_many(greys) == expected
 
 
+def test_torch_gets_its_threads_back_when_the_last_of_two_readings_ends():
+    torch = pytest.importorskip("torch")
+    from evalkit.ocr._crnn import _single_threaded_torch
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        first, second = _single_threaded_torch(), _single_threaded_torch()
+        first.__enter__()
+        second.__enter__()  # a second reading, from another thread, starts
+        first.__exit__(None, None, None)
+        assert torch.get_num_threads() == 1  # the second is still reading
+        second.__exit__(None, None, None)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_lines_are_read_side_by_side_by_single_threaded_readers(easyocr_engine, monkeypatch):
     import threading
 
