@@ -10,7 +10,11 @@ _ONE_THREAD = [False]
 def thread_budget() -> int:
     """How many threads this process may keep busy: 1 after :func:`use_one_thread`
     (a worker among others), else the cores it may run on."""
-    return 1 if _ONE_THREAD[0] else len(os.sched_getaffinity(0))
+    if _ONE_THREAD[0]:
+        return 1
+    if hasattr(os, "sched_getaffinity"):  # Linux: the cores this process may use
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def use_one_thread() -> None:

@@ -16,11 +16,10 @@ against ``easyocr.Reader.recognize``).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,8 +47,13 @@ CONTRAST_THRESHOLD = 0.1
 CONTRAST_TARGET = 0.5
 
 
+# Torch's thread counts are the process's: one read_many runs its readers at a time.
+_ONE_READING_AT_A_TIME = threading.Lock()
+
+
 class Recogniser:
-    """EasyOCR's quantised English CRNN, reading one line at a time.
+    """EasyOCR's quantised English CRNN, reading each line alone (several side by
+    side: :meth:`read_many`).
 
     Parameters
     ----------
@@ -110,26 +114,42 @@ class Recogniser:
         return text, confidence
 
     def read_many(self, greys: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """:meth:`read` of each line, in order, by as many readers at once as torch
-        has threads (``torch.get_num_threads()``, and at most
+        """:meth:`read` of each line, in order, by as many readers at once as the
+        calling thread has torch threads (``torch.get_num_threads()``, and at most
         :func:`evalkit._threads.thread_budget`), each reader single-threaded.
 
         A line is too small for torch to share out over threads: with two threads
         one reading keeps both cores busy (each waiting on the other) for the
-        speed of one, while two single-threaded readings side by side read 1.8
-        times as many lines a second (183 lines of a 5 MP photo: 7.8 s against
-        4.4 s on 2 cores). Each line is read alone, as :meth:`read` reads it, so
-        the readings are the same. Torch's thread count is the whole process's:
-        it is 1 while the lines are read and restored after.
+        speed of one, while two single-threaded readings side by side read
+        1.4-1.8 times as many lines a second (the 183 lines of a whole PolyU frame
+        in three images on 2 cores, ``test_bench_lines_read_side_by_side_...``).
+        Each line is read alone, as :meth:`read` reads it, so the readings are
+        the same.
+
+        Each reader keeps torch to one thread (``torch.set_num_threads(1)`` in
+        its own thread). Torch also takes the count last set, in any thread, for
+        every thread that starts using it later, and a thread that has run no
+        operation of its own (the caller) may take that count when it asks for
+        its own. So one call at a time runs readers: the caller's count is read
+        while no reader is running, and set again after its readers end.
         """
-        readers = min(torch.get_num_threads(), thread_budget(), len(greys))
-        if readers < 2:
+        if min(thread_budget(), len(greys)) < 2:  # a run's worker, or one line
             return [self.read(grey) for grey in greys]
-        with (
-            _single_threaded_torch(),
-            ThreadPoolExecutor(readers, thread_name_prefix="evalkit-read") as pool,
-        ):
-            return list(pool.map(self.read, greys))
+        with _ONE_READING_AT_A_TIME:
+            threads = torch.get_num_threads()
+            readers = min(threads, thread_budget(), len(greys))
+            if readers < 2:
+                return [self.read(grey) for grey in greys]
+            try:
+                with ThreadPoolExecutor(
+                    readers,
+                    thread_name_prefix="evalkit-read",
+                    initializer=torch.set_num_threads,
+                    initargs=(1,),
+                ) as pool:
+                    return list(pool.map(self.read, greys))
+            finally:
+                torch.set_num_threads(threads)
 
     def _predict(self, line: np.ndarray, padded_width: int) -> tuple[str, float]:
         """Greedy CTC reading of ``line`` (uint8, any size), EasyOCR's way."""
@@ -157,40 +177,6 @@ class Recogniser:
         if len(best) == 0:
             best = np.array([0])
         return text, best.prod() ** (2.0 / np.sqrt(len(best)))
-
-
-class _SingleThreadedTorch:
-    """Torch kept to one intra-op thread while any caller is inside, and given back
-    its own count when the last one leaves.
-
-    Torch's thread count is the whole process's: two readings at once (two threads
-    scoring) must not restore each other's setting, or the first to leave would
-    take the second's readers back to two threads each, and the last would leave
-    torch at one thread for good.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._threads = 1
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._inside == 0:
-                self._threads = torch.get_num_threads()
-                torch.set_num_threads(1)
-            self._inside += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._inside -= 1
-                if self._inside == 0:
-                    torch.set_num_threads(self._threads)
-
-
-_single_threaded_torch = _SingleThreadedTorch()
 
 
 def _raise_contrast(line: np.ndarray, target: float) -> np.ndarray:

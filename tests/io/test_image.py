@@ -81,20 +81,68 @@ def test_png_is_decoded_once_by_imagecodecs(tmp_path, smooth_image, monkeypatch,
     assert decodes == ["png"]
 
 
-def test_png_decoded_as_opencv_decodes_it(tmp_path, rng):
+@pytest.mark.parametrize(
+    ("channels", "depth", "interlaced"),
+    [(3, 8, False), (3, 16, False), (1, 16, False), (2, 16, False), (4, 16, False), (3, 8, True)],
+    ids=["rgb8", "rgb16", "grey16", "grey16-alpha", "rgba16", "rgb8-interlaced"],
+)
+def test_png_decoded_as_opencv_decodes_it(tmp_path, rng, channels, depth, interlaced):
     import cv2
 
-    for codes in (
-        rng.integers(0, 256, (37, 53, 3), dtype=np.uint8),
-        rng.integers(0, 65536, (37, 53, 3), dtype=np.uint16),
-        rng.integers(0, 65536, (37, 53), dtype=np.uint16),
-    ):
-        path = tmp_path / f"{codes.dtype}-{codes.ndim}.png"
-        cv2.imwrite(str(path), codes[..., ::-1] if codes.ndim == 3 else codes)
-        decoded = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        expected = decoded[..., ::-1] if codes.ndim == 3 else decoded[..., None].repeat(3, 2)
-        levels = np.iinfo(codes.dtype).max
-        np.testing.assert_array_equal(load_image(path), (expected / levels).astype(np.float32))
+    dtype = np.uint16 if depth == 16 else np.uint8
+    codes = rng.integers(0, 2**depth, (37, 53, channels), dtype=dtype)
+    path = tmp_path / "k.png"
+    path.write_bytes(_png(codes, interlaced=interlaced))
+    decoded = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)  # grey, or BGR(A)
+    # OpenCV gives grey and alpha as BGRA.
+    expected = decoded[..., None].repeat(3, 2) if decoded.ndim == 2 else decoded[..., 2::-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the alpha channel dropped
+        image = load_image(path)
+    np.testing.assert_array_equal(image, (expected / (2**depth - 1)).astype(np.float32))
+
+
+def test_interlaced_png_is_read_without_a_word_on_stderr(tmp_path, rng):
+    # imagecodecs' libpng warns about interlacing through C's buffered stderr, which
+    # only the process's exit flushes: a new process shows it.
+    import subprocess
+    import sys
+
+    path = tmp_path / "interlaced.png"
+    path.write_bytes(_png(rng.integers(0, 256, (37, 53, 3), dtype=np.uint8), interlaced=True))
+    code = f"from evalkit.io import load_image; load_image({str(path)!r})"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert run.stderr == b""
+
+
+def _png(codes: np.ndarray, *, interlaced: bool = False) -> bytes:
+    """A PNG of ``codes`` (H, W, C: grey, grey and alpha, RGB or RGBA; 8 or 16 bits),
+    written here: neither Pillow nor OpenCV writes an interlaced (Adam7) one."""
+    import struct
+    import zlib
+
+    height, width, channels = codes.shape
+    depth = 16 if codes.dtype == np.uint16 else 8
+    big = codes.astype(">u2" if depth == 16 else np.uint8)
+    # Adam7's seven passes (x0, y0, dx, dy); one pass of everything when not interlaced.
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2)]
+    passes = [*passes, (0, 1, 1, 2)] if interlaced else [(0, 0, 1, 1)]
+    raw = b"".join(
+        b"\0" + row.tobytes()  # each row with filter type 0 (none)
+        for x0, y0, dx, dy in passes
+        for row in big[y0::dy, x0::dx]
+        if row.size
+    )
+    colour = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, int(interlaced))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
 
 
 def test_complete_png_with_corrupt_pixels_is_reported(tmp_path, rng):

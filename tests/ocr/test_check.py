@@ -316,16 +316,30 @@ def test_reference_and_noisy_are_read_once_however_many_candidates():
 
 def test_every_line_of_the_three_images_is_read_in_one_call():
     # One call lets an engine read lines side by side (EasyOCR: two at once on
-    # two cores); identical crops are read once.
-    second = (BOX[0], BOX[1] + 12, BOX[2], 10)
-    engine = ScriptedEngine({REF: Reading("keyboard", 1.0), NOISY: Reading("keyboard", 0.9)})
-    regions = [TextRegion(BOX, "keyboard"), TextRegion(second, "keyboard")]
-    same = image(REF)
-    result = check_text(image(REF), same, noisy=image(NOISY), regions=regions, engine=engine)
-    assert engine.batches == [4]  # two lines of the reference (and candidate), two noisy
-    assert [entry["candidate_text"] for entry in result.entries] == ["keyboard"] * 2
-    check_text(image(REF), same, noisy=image(NOISY), regions=regions, engine=engine)
-    assert engine.batches == [4, 0]
+    # two cores); each reading goes back to its own image and region.
+    second = (4, 30, 40, 8)  # cropped with a margin of 2 px: from (2, 28)
+    readings, images = {}, []
+    for k, value in enumerate((REF, CAND, NOISY)):
+        picture = image(value)
+        picture[26:32, 0:8] = value + 0.05  # the corner of its crop, enlarged or not
+        images.append(picture)
+        readings[value] = Reading(f"line one {k}", 0.9)
+        readings[value + 0.05] = Reading(f"line two {k}", 0.9)
+    engine = ScriptedEngine(readings)
+    regions = [TextRegion(BOX), TextRegion(second)]
+    reference, candidate, noisy = images
+    result = check_text(
+        reference, candidate, noisy=noisy, regions=regions, engine=engine, second_engine=None
+    )
+    assert engine.batches[0] == 6
+    texts = [(e["reference_text"], e["candidate_text"], e["noisy_text"]) for e in result.entries]
+    assert texts == [
+        ("line one 0", "line one 1", "line one 2"),
+        ("line two 0", "line two 1", "line two 2"),
+    ]
+    # Identical crops are read once: the reference as its own candidate adds none.
+    check_text(reference, reference.copy(), noisy=noisy, regions=regions, engine=engine)
+    assert engine.batches[-1] == 0
 
 
 def test_a_suspected_change_is_read_again_enlarged_in_one_call():

@@ -201,36 +201,61 @@ def assert_read_as_easyocr_reads(engine, reader, greys: list[np.ndarray]) -> Non
     assert engine.recogniser().read_many(greys) == expected
 
 
-def test_torch_gets_its_threads_back_when_the_last_of_two_readings_ends():
-    torch = pytest.importorskip("torch")
-    from evalkit.ocr._crnn import _single_threaded_torch
+def test_two_callers_reading_at_once_keep_their_torch_threads(easyocr_engine, monkeypatch):
+    # Torch's (OpenMP's) thread count belongs to each thread, but the count last
+    # set is the one threads new to torch start with: two scores reading at once
+    # must leave both callers, and threads started later, as they were.
+    import threading
 
-    threads = torch.get_num_threads()
-    try:
+    import torch
+
+    from evalkit.ocr import _crnn
+
+    reference, _, regions = scene(BASE)
+    greys = [_grey(reference, r.bbox) for r in regions]
+    monkeypatch.setattr(_crnn, "thread_budget", lambda: 2)
+    recogniser = easyocr_engine.recogniser()
+    expected = [recogniser.read(grey) for grey in greys]
+    both_reading, both_done = threading.Barrier(2), threading.Barrier(2)
+    after = {}
+
+    def caller(name):
         torch.set_num_threads(2)
-        first, second = _single_threaded_torch(), _single_threaded_torch()
-        first.__enter__()
-        second.__enter__()  # a second reading, from another thread, starts
-        first.__exit__(None, None, None)
-        assert torch.get_num_threads() == 1  # the second is still reading
-        second.__exit__(None, None, None)
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(threads)
+        both_reading.wait()
+        readings = recogniser.read_many(greys)
+        both_done.wait()
+        after[name] = (readings, torch.get_num_threads())
+
+    callers = [threading.Thread(target=caller, args=(name,)) for name in "ab"]
+    for thread in callers:
+        thread.start()
+    for thread in callers:
+        thread.join()
+    assert after == {"a": (expected, 2), "b": (expected, 2)}
+    fresh = []
+    thread = threading.Thread(target=lambda: fresh.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    assert fresh == [2]
+
+
+def _grey(image, box):
+    import cv2
+
+    x, y, w, h = box
+    return cv2.cvtColor((image * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)[y : y + h, x : x + w]
 
 
 def test_lines_are_read_side_by_side_by_single_threaded_readers(easyocr_engine, monkeypatch):
     import threading
 
-    import cv2
     import torch
 
+    from evalkit.ocr import _crnn
+
     reference, changed, regions = scene(BASE)
-    greys = [
-        cv2.cvtColor((image * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)[y : y + h, x : x + w]
-        for image in (reference, changed)
-        for x, y, w, h in (r.bbox for r in regions)
-    ]
+    greys = [_grey(image, r.bbox) for image in (reference, changed) for r in regions]
+    monkeypatch.setattr(_crnn, "thread_budget", lambda: 2)  # two cores, or more
     recogniser = easyocr_engine.recogniser()
     one_by_one = [recogniser.read(grey) for grey in greys]
     seen = []

@@ -55,6 +55,7 @@ def test_lines_are_read_by_tesseracts_side_by_side_within_the_thread_budget(tess
 
     from evalkit import _threads
     from evalkit.io import to_codes
+    from evalkit.ocr import _tesseract
 
     words = ["keyboard", "kőłyboard", "Label 8"]
     image, boxes = render(words, Style(size=30))
@@ -68,11 +69,12 @@ def test_lines_are_read_by_tesseracts_side_by_side_within_the_thread_budget(tess
         return read(self, crop)
 
     monkeypatch.setattr(type(tesseract), "read", spy)
-    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(_tesseract, "thread_budget", lambda: 2)  # two cores, or more
     assert tesseract.read_many(crops) == one_by_one
     assert {name.split("_")[0] for name in threads} == {"evalkit-tesseract"}
     # A worker kept to one thread (evalkit._threads.use_one_thread) reads in turn.
     threads.clear()
+    monkeypatch.setattr(_tesseract, "thread_budget", _threads.thread_budget)
     monkeypatch.setattr(_threads, "_ONE_THREAD", [True])
     assert tesseract.read_many(crops) == one_by_one
     assert threads == [threading.current_thread().name] * len(crops)
