@@ -133,16 +133,16 @@ class Recogniser:
         its own. So one call at a time runs readers: the caller's count is read
         while no reader is running, and set again after its readers end.
         """
-        if min(thread_budget(), len(greys)) < 2:  # a run's worker, or one line
+        readers = min(thread_budget(), len(greys))
+        if readers < 2:  # a run's worker, or one line
             return [self.read(grey) for grey in greys]
         with _ONE_READING_AT_A_TIME:
             threads = torch.get_num_threads()
-            readers = min(threads, thread_budget(), len(greys))
-            if readers < 2:
+            if threads < 2:
                 return [self.read(grey) for grey in greys]
             try:
                 with ThreadPoolExecutor(
-                    readers,
+                    min(readers, threads),
                     thread_name_prefix="evalkit-read",
                     initializer=torch.set_num_threads,
                     initargs=(1,),
